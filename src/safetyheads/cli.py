@@ -1,0 +1,53 @@
+"""The ``safetyheads`` command line. Each area's commands live in ``safetyheads.commands``."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from safetyheads.commands import sweeps
+from safetyheads.types import SafetyHeadsError
+
+app = typer.Typer(
+    name="safetyheads",
+    help="Find, ablate and evaluate the attention heads that carry an LLM's safety behaviour.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("ships")(sweeps.ships)
+app.command("sahara")(sweeps.sahara_cmd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except SafetyHeadsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return 1
+    except Exception as err:  # click usage errors
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            return 2
+        raise
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

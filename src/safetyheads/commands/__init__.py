@@ -1,0 +1,1 @@
+"""CLI commands, one module per area; ``safetyheads.cli`` assembles them."""

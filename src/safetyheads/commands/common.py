@@ -1,0 +1,56 @@
+"""Options and helpers shared by CLI commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from safetyheads.heads import parse_heads, validate_heads
+from safetyheads.loading import load_model
+from safetyheads.prompts import Template, prepare, read_prompts
+from safetyheads.types import DEFAULT_EPSILON, AblationSpec, Head, SafetyHeadsError
+
+console = Console(stderr=True)
+
+Model = Annotated[str, typer.Option("--model", "-m", help="Local model dir, .gguf file, built-in name or hub id.")]
+Prompts = Annotated[Path | None, typer.Option("--prompts", help="Prompts file: .txt (one per line), .csv or .jsonl.")]
+Column = Annotated[str | None, typer.Option("--column", help="Text column of a .csv/.jsonl prompts file.")]
+TemplateOpt = Annotated[Template, typer.Option("--template", help="raw, query (the paper's) or chat.")]
+System = Annotated[str | None, typer.Option("--system", help="System message for --template chat.")]
+Ablation = Annotated[str, typer.Option("--ablation", help="ua-q, ua-k, sc, mean or zero.")]
+Epsilon = Annotated[float, typer.Option("--epsilon", help="Scaling factor for ua-q, ua-k and sc.")]
+Heads = Annotated[str | None, typer.Option("--heads", help="Heads, e.g. '2-26,3.8,L4H1'.")]
+Limit = Annotated[int | None, typer.Option("--limit", help="Use only the first N prompts.")]
+BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Rows per forward (default: automatic).")]
+Device = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+Dtype = Annotated[str, typer.Option("--dtype", help="float32 or bfloat16.")]
+Out = Annotated[Path, typer.Option("--out", help="Output directory (a rerun with it resumes).")]
+
+DEFAULT_TEMPLATE = Template.QUERY
+DEFAULT_EPS = DEFAULT_EPSILON
+
+
+def load(model: str, device: str, dtype: str):
+    with console.status(f"loading {model} ..."):
+        return load_model(model, device=device, dtype=dtype)
+
+
+def prompt_texts(prompts: Path | None, column: str | None, limit: int | None) -> list[str]:
+    if prompts is None:
+        raise SafetyHeadsError("give the prompts with --prompts FILE")
+    return read_prompts(prompts, column=column, limit=limit)
+
+
+def encoded_prompts(tokenizer, texts: list[str], template: Template, system: str | None):
+    return prepare(tokenizer, texts, template, system)
+
+
+def chosen_heads(spec_text: str | None, model, spec: AblationSpec) -> list[Head] | None:
+    from safetyheads.families import model_shape
+
+    if spec_text is None:
+        return None
+    return validate_heads(parse_heads(spec_text), model_shape(model), spec)

@@ -1,0 +1,140 @@
+"""Central types: head references, ablation specs, model shapes and results.
+
+Every other module imports its vocabulary from here, so a newcomer can read the
+whole data model in one file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+DEFAULT_EPSILON = 1e-5
+
+
+@dataclass(frozen=True, order=True)
+class Head:
+    """One attention head, ``layer`` and ``head`` both 0-based.
+
+    For ``ua-k`` on a grouped-query model, ``head`` indexes a key/value head.
+    """
+
+    layer: int
+    head: int
+
+    def __str__(self) -> str:
+        return f"{self.layer}-{self.head}"
+
+    def as_list(self) -> list[int]:
+        return [self.layer, self.head]
+
+
+class AblationKind(StrEnum):
+    """How a head is switched off."""
+
+    UA_Q = "ua-q"  # query x epsilon: attention becomes uniform over the causal prefix
+    UA_K = "ua-k"  # key head x epsilon (a whole group under grouped-query attention)
+    SC = "sc"  # head output x epsilon (Scaling Contribution)
+    MEAN = "mean"  # query replaced by the mean query over the layer's heads
+    ZERO = "zero"  # head output set to zero
+
+    @property
+    def acts_on_key_heads(self) -> bool:
+        return self is AblationKind.UA_K
+
+
+@dataclass(frozen=True)
+class AblationSpec:
+    """What to do to every ablated head."""
+
+    kind: AblationKind = AblationKind.UA_Q
+    epsilon: float = DEFAULT_EPSILON
+
+    @classmethod
+    def parse(cls, kind: str | AblationKind = "ua-q", epsilon: float = DEFAULT_EPSILON) -> AblationSpec:
+        try:
+            k = AblationKind(kind)
+        except ValueError:
+            choices = ", ".join(k.value for k in AblationKind)
+            raise ValueError(f"unknown ablation '{kind}'; choose one of: {choices}") from None
+        return cls(k, float(epsilon))
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind.value, "epsilon": self.epsilon}
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """The attention geometry of a model."""
+
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    hidden_size: int
+    vocab_size: int
+
+    @property
+    def group_size(self) -> int:
+        return self.n_heads // self.n_kv_heads
+
+    @property
+    def uses_gqa(self) -> bool:
+        return self.n_kv_heads != self.n_heads
+
+    def heads_per_layer(self, spec: AblationSpec | None = None) -> int:
+        """Number of ablatable units per layer: key heads for ``ua-k``, query heads otherwise."""
+        if spec is not None and spec.kind.acts_on_key_heads:
+            return self.n_kv_heads
+        return self.n_heads
+
+    def all_heads(self, spec: AblationSpec | None = None) -> list[Head]:
+        n = self.heads_per_layer(spec)
+        return [Head(layer, h) for layer in range(self.n_layers) for h in range(n)]
+
+    def query_heads_of_key_head(self, kv_head: int) -> list[int]:
+        """The query heads that one key/value head serves under grouped-query attention."""
+        g = self.group_size
+        return list(range(kv_head * g, (kv_head + 1) * g))
+
+
+HeadGroup = tuple[Head, ...]
+
+
+@dataclass
+class ShipsResult:
+    """Per-query Ships scores: ``scores[layer][head]`` or ``None`` for heads not swept."""
+
+    prompt: str
+    scores: list[list[float | None]]
+    extra: dict[str, list[list[float | None]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        out = {"prompt": self.prompt, "scores": self.scores}
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class SaharaStep:
+    chosen: Head
+    scores: list[list[float | None]]
+    extra: dict[str, list[list[float | None]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        out = {"chosen": self.chosen.as_list(), "scores": self.scores}
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class SaharaResult:
+    group: list[Head]
+    steps: list[SaharaStep]
+
+    def as_dict(self) -> dict:
+        return {"group": [h.as_list() for h in self.group], "steps": [s.as_dict() for s in self.steps]}
+
+
+class SafetyHeadsError(Exception):
+    """A user-facing error: the CLI prints its message on one line and exits with code 2."""

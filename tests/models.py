@@ -1,0 +1,77 @@
+"""Tiny random models of every supported family, built in code (no downloads)."""
+
+from __future__ import annotations
+
+import torch
+from transformers import (
+    Gemma2Config,
+    Gemma2ForCausalLM,
+    Gemma3ForCausalLM,
+    Gemma3TextConfig,
+    GPT2Config,
+    GPT2LMHeadModel,
+    GPTNeoXConfig,
+    GPTNeoXForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+    Phi3Config,
+    Phi3ForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+)
+
+VOCAB = 96
+COMMON = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=3, initializer_range=0.15)
+
+
+def _build(family: str):
+    if family == "llama":
+        return LlamaForCausalLM(LlamaConfig(**COMMON, num_attention_heads=4, num_key_value_heads=2))
+    if family == "mistral":
+        return MistralForCausalLM(MistralConfig(**COMMON, num_attention_heads=4, num_key_value_heads=2))
+    if family == "qwen2":
+        return Qwen2ForCausalLM(Qwen2Config(**COMMON, num_attention_heads=4, num_key_value_heads=2))
+    if family == "qwen3":
+        return Qwen3ForCausalLM(Qwen3Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, head_dim=16))
+    if family == "gemma2":
+        cfg = Gemma2Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=4)
+        return Gemma2ForCausalLM(cfg)
+    if family == "gemma3":
+        cfg = Gemma3TextConfig(
+            **COMMON, num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=4,
+            layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        )
+        return Gemma3ForCausalLM(cfg)
+    if family == "phi3":
+        cfg = Phi3Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, pad_token_id=0)
+        return Phi3ForCausalLM(cfg)
+    if family == "gpt2":
+        cfg = GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=3, n_head=4, n_positions=64, initializer_range=0.15)
+        return GPT2LMHeadModel(cfg)
+    if family == "gpt_neox":
+        cfg = GPTNeoXConfig(**COMMON, num_attention_heads=4, rotary_pct=0.5, max_position_embeddings=64)
+        return GPTNeoXForCausalLM(cfg)
+    raise KeyError(family)
+
+
+FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "gpt2", "gpt_neox"]
+
+
+def tiny_model(family: str, seed: int = 0):
+    torch.manual_seed(seed)
+    model = _build(family).eval()
+    if family == "qwen2":  # q/k/v biases are zero at init; make them matter
+        with torch.no_grad():
+            for layer in model.model.layers:
+                for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
+                    proj.bias.normal_(0, 0.3)
+    return model
+
+
+def prompt_ids(length: int = 9, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(1, VOCAB, (1, length), generator=g)
