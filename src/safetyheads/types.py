@@ -136,5 +136,23 @@ class SaharaResult:
         return {"group": [h.as_list() for h in self.group], "steps": [s.as_dict() for s in self.steps]}
 
 
+@dataclass(frozen=True)
+class PromptItem:
+    """One prompt of a prompt set, with its category (risk area) and target string where the set has them."""
+
+    text: str
+    category: str | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class MCItem:
+    """One zero-shot multiple-choice item, scored by the log-likelihood of each continuation."""
+
+    context: str
+    choices: tuple[str, ...]
+    gold: int
+
+
 class SafetyHeadsError(Exception):
     """A user-facing error: the CLI prints its message on one line and exits with code 2."""

@@ -11,12 +11,16 @@ from rich.console import Console
 from safetyheads.heads import parse_heads, validate_heads
 from safetyheads.loading import load_model
 from safetyheads.prompts import Template, prepare, read_prompts
-from safetyheads.types import DEFAULT_EPSILON, AblationSpec, Head, SafetyHeadsError
+from safetyheads.types import DEFAULT_EPSILON, AblationSpec, Head, PromptItem, SafetyHeadsError
 
 console = Console(stderr=True)
 
 Model = Annotated[str, typer.Option("--model", "-m", help="Local model dir, .gguf file, built-in name or hub id.")]
 Prompts = Annotated[Path | None, typer.Option("--prompts", help="Prompts file: .txt (one per line), .csv or .jsonl.")]
+Dataset = Annotated[
+    str | None,
+    typer.Option("--dataset", help="Built-in prompt set, e.g. advbench or advbench:evaluation (see `datasets`)."),
+]
 Column = Annotated[str | None, typer.Option("--column", help="Text column of a .csv/.jsonl prompts file.")]
 TemplateOpt = Annotated[Template, typer.Option("--template", help="raw, query (the paper's) or chat.")]
 System = Annotated[str | None, typer.Option("--system", help="System message for --template chat.")]
@@ -38,10 +42,20 @@ def load(model: str, device: str, dtype: str):
         return load_model(model, device=device, dtype=dtype)
 
 
-def prompt_texts(prompts: Path | None, column: str | None, limit: int | None) -> list[str]:
-    if prompts is None:
-        raise SafetyHeadsError("give the prompts with --prompts FILE")
-    return read_prompts(prompts, column=column, limit=limit)
+def prompt_items(prompts: Path | None, dataset: str | None, column: str | None, limit: int | None) -> list[PromptItem]:
+    """The prompts of ``--prompts FILE`` or ``--dataset NAME[:split]``."""
+    if (prompts is None) == (dataset is None):
+        raise SafetyHeadsError("give the prompts with exactly one of --prompts FILE or --dataset NAME")
+    if dataset is not None:
+        from safetyheads.datasets import load_prompt_dataset
+
+        items = load_prompt_dataset(dataset)
+        return items[:limit] if limit else items
+    return [PromptItem(t) for t in read_prompts(prompts, column=column, limit=limit)]
+
+
+def prompt_texts(prompts: Path | None, dataset: str | None, column: str | None, limit: int | None) -> list[str]:
+    return [item.text for item in prompt_items(prompts, dataset, column, limit)]
 
 
 def encoded_prompts(tokenizer, texts: list[str], template: Template, system: str | None):

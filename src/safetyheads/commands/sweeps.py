@@ -62,6 +62,7 @@ def ships(
     model: c.Model,
     out: c.Out,
     prompts: c.Prompts = None,
+    dataset: c.Dataset = None,
     column: c.Column = None,
     template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
     system: c.System = None,
@@ -76,7 +77,7 @@ def ships(
 ) -> None:
     """Score every head (or --heads) with Ships, KL(p_base || p_ablated), for each prompt."""
     spec = AblationSpec.parse(ablation, epsilon)
-    texts = c.prompt_texts(prompts, column, limit)
+    texts = c.prompt_texts(prompts, dataset, column, limit)
     run = RunDir(out)
     run.check_settings("ships", _settings(model, texts, template, system, spec, heads=heads))
     lm, tokenizer = c.load(model, device, dtype)
@@ -102,6 +103,7 @@ def sahara_cmd(
     model: c.Model,
     out: c.Out,
     prompts: c.Prompts = None,
+    dataset: c.Dataset = None,
     column: c.Column = None,
     steps: int = 3,
     rank: int = 1,
@@ -117,7 +119,7 @@ def sahara_cmd(
 ) -> None:
     """Greedy search for the head group that moves the dataset's final-state subspace most (Sahara)."""
     spec = AblationSpec.parse(ablation, epsilon)
-    texts = c.prompt_texts(prompts, column, limit)
+    texts = c.prompt_texts(prompts, dataset, column, limit)
     run = RunDir(out)
     run.check_settings("sahara", _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads))
     lm, tokenizer = c.load(model, device, dtype)
