@@ -75,3 +75,31 @@ def tiny_model(family: str, seed: int = 0):
 def prompt_ids(length: int = 9, seed: int = 1) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randint(1, VOCAB, (1, length), generator=g)
+
+
+CHARS = "\n" + "".join(chr(c) for c in range(32, 126))  # 95 characters + [UNK] = VOCAB
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<assistant>{% endif %}"
+)
+
+
+def tiny_tokenizer():
+    """A character-level tokenizer matching the tiny models' vocabulary, with a chat template."""
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, **{ch: i + 1 for i, ch in enumerate(CHARS)}}
+    assert len(vocab) == VOCAB
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[UNK]")
+    tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
+def save_tiny(family: str, path, seed: int = 0) -> str:
+    """Save a tiny model and tokenizer as a standard Hugging Face directory; returns its path."""
+    model = tiny_model(family, seed)
+    model.save_pretrained(path)
+    tiny_tokenizer().save_pretrained(path)
+    return str(path)
