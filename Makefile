@@ -28,6 +28,7 @@ demo: setup
 
 bench: setup
 	$(PY) benchmarks/bench_ships.py
+	$(PY) benchmarks/bench_load.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

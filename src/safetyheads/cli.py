@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from safetyheads.commands import sweeps
+from safetyheads.commands import data, sweeps
 from safetyheads.types import SafetyHeadsError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("ships")(sweeps.ships)
 app.command("sahara")(sweeps.sahara_cmd)
+app.command("datasets")(data.datasets)
 
 
 def main(argv: list[str] | None = None) -> int:
