@@ -100,3 +100,21 @@ def test_rows_of_one_batch_ablate_different_heads():
         torch.testing.assert_close(batched[i : i + 1], single, rtol=1e-5, atol=1e-5)
     assert not torch.allclose(batched[0], batched[1])
     assert VOCAB == batched.shape[-1]
+
+
+def test_a_deep_copy_of_an_ablatable_model_is_independent():
+    import copy
+
+    model = tiny_model("llama")
+    ids = prompt_ids(6)
+    with ablated(model, [Head(0, 1)]):
+        pass  # installs the wrapper
+    clone = copy.deepcopy(model)
+    assert clone.model.layers[0].forward.__self__ is clone.model.layers[0]
+    with torch.no_grad():
+        clone.model.layers[0].self_attn.q_proj.weight.zero_()
+        before = model(input_ids=ids).logits
+        with ablated(clone, [Head(1, 2)]):
+            clone(input_ids=ids)
+            assert torch.equal(model(input_ids=ids).logits, before)  # the clone's plan is its own
+        assert not torch.allclose(clone(input_ids=ids).logits, before)

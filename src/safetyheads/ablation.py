@@ -14,6 +14,7 @@ to every row (generation, evaluation), and ``AblationPlan`` directly for sweeps.
 from __future__ import annotations
 
 import sys
+import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -151,24 +152,28 @@ for _base, _mask in _BASES.items():
     AttentionMaskInterface.register(_IMPL_PREFIX + _base, _mask)
 
 
+def _layer_forward(layer: nn.Module, hidden_states, *args, **kwargs):
+    """A decoder layer's forward with layer reuse; bound to the layer so that deep copies rebind it."""
+    state: _State = layer._safetyheads_state
+    idx: int = layer._safetyheads_index
+    skip = state.skip
+    if skip is not None and idx < skip.start:
+        if idx < skip.start - 1:
+            return hidden_states
+        cached = skip.cached[idx]
+        if skip.source_rows is None:
+            return cached[:1].expand(hidden_states.shape[0], *cached.shape[1:])
+        return cached.index_select(0, skip.source_rows.to(cached.device))
+    out = type(layer).forward(layer, hidden_states, *args, **kwargs)
+    if state.capture is not None:
+        state.capture[idx] = out if isinstance(out, torch.Tensor) else out[0]
+    return out
+
+
 def _wrap_layer(layer: nn.Module, idx: int, state: _State) -> None:
-    original = layer.forward
-
-    def forward(hidden_states, *args, **kwargs):
-        skip = state.skip
-        if skip is not None and idx < skip.start:
-            if idx < skip.start - 1:
-                return hidden_states
-            cached = skip.cached[idx]
-            if skip.source_rows is None:
-                return cached[:1].expand(hidden_states.shape[0], *cached.shape[1:])
-            return cached.index_select(0, skip.source_rows.to(cached.device))
-        out = original(hidden_states, *args, **kwargs)
-        if state.capture is not None:
-            state.capture[idx] = out if isinstance(out, torch.Tensor) else out[0]
-        return out
-
-    layer.forward = forward
+    layer._safetyheads_state = state
+    layer._safetyheads_index = idx
+    layer.forward = types.MethodType(_layer_forward, layer)
 
 
 def install(model: nn.Module) -> _State:
