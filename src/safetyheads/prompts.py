@@ -41,6 +41,8 @@ def read_prompts(path: str | Path, column: str | None = None, limit: int | None 
     path = Path(path)
     if not path.exists():
         raise SafetyHeadsError(f"prompts file not found: {path}")
+    if path.is_dir():
+        raise SafetyHeadsError(f"--prompts needs a file, but {path} is a directory")
     suffix = path.suffix.lower()
     text = path.read_text(encoding="utf-8")
     if suffix == ".csv":
