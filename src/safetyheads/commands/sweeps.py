@@ -10,11 +10,18 @@ from rich.console import Console
 from rich.table import Table
 
 from safetyheads.commands import common as c
-from safetyheads.families import model_shape
+from safetyheads.distributed import (
+    AddressOpt,
+    BackendOpt,
+    GpusPerWorkerOpt,
+    WorkersOpt,
+    chosen_heads,
+    open_backend,
+    ray_options,
+)
 from safetyheads.runs import RunDir, write_json
-from safetyheads.sahara import sahara
-from safetyheads.ships import mean_scores, sweep_ships
-from safetyheads.types import AblationSpec, Head, SaharaResult, SaharaStep, ShipsResult
+from safetyheads.ships import mean_scores
+from safetyheads.types import AblationSpec, Head, ModelShape, SaharaResult, SaharaStep, ShipsResult
 
 stdout = Console()
 
@@ -34,6 +41,48 @@ def _settings(model, texts, template, system, spec: AblationSpec, **extra) -> di
         "epsilon": spec.epsilon,
         **extra,
     }
+
+
+def grid_ok(scores, shape: ModelShape, spec: AblationSpec, swept: set[Head]) -> bool:
+    """A saved L x H score grid: the model's shape, a number for every swept head and None elsewhere."""
+    per_layer = shape.heads_per_layer(spec)
+    if not isinstance(scores, list) or len(scores) != shape.n_layers:
+        return False
+    for layer, row in enumerate(scores):
+        if not isinstance(row, list) or len(row) != per_layer:
+            return False
+        for h, v in enumerate(row):
+            number = isinstance(v, int | float) and not isinstance(v, bool)
+            if number != (Head(layer, h) in swept):
+                return False
+    return True
+
+
+def read_sahara(file, steps: int, shape: ModelShape, spec: AblationSpec, pool: set[Head]) -> list[SaharaStep]:
+    """The valid leading steps of a saved sahara.json; a corrupt file is set aside and the search redone."""
+    try:
+        saved = json.loads(file.read_text(encoding="utf-8"))
+        raw_steps = saved.get("steps", []) if isinstance(saved, dict) else None
+        if not isinstance(raw_steps, list):
+            raise ValueError("no list of steps")
+    except (ValueError, UnicodeDecodeError) as err:
+        aside = file.with_name(f"{file.name}.corrupt")
+        file.replace(aside)
+        c.console.print(f"{file} is corrupt ({err}); moved it to {aside.name} and starting the search again")
+        return []
+    done: list[SaharaStep] = []
+    for s in raw_steps[:steps]:
+        try:
+            chosen = Head(*(int(x) for x in s["chosen"]))
+        except (KeyError, TypeError, ValueError):
+            break
+        remaining = pool - {d.chosen for d in done}
+        if chosen not in remaining or not grid_ok(s.get("scores"), shape, spec, remaining):
+            break
+        done.append(SaharaStep(chosen, s["scores"]))
+    if len(done) < min(len(raw_steps), steps):
+        c.console.print(f"{file}: step {len(done) + 1} is corrupt; redoing the search from there")
+    return done
 
 
 def write_mean_csv(path, results: list[ShipsResult]) -> list[tuple[Head, float, float]]:
@@ -74,23 +123,38 @@ def ships(
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
     top: int = 10,
+    backend: BackendOpt = "local",
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
+    gpus_per_worker: GpusPerWorkerOpt = None,
 ) -> None:
     """Score every head (or --heads) with Ships, KL(p_base || p_ablated), for each prompt."""
     spec = AblationSpec.parse(ablation, epsilon)
+    options = ray_options(backend, address, workers, gpus_per_worker)
     texts = c.prompt_texts(prompts, dataset, column, limit)
     run = RunDir(out)
     run.check_settings("ships", _settings(model, texts, template, system, spec, heads=heads))
-    lm, tokenizer = c.load(model, device, dtype)
-    chosen = c.chosen_heads(heads, lm, spec)
-    encoded = c.encoded_prompts(tokenizer, texts, template, system)
-    done = {r["index"]: r for r in run.read_jsonl("ships.jsonl") if r.get("prompt") == texts[r["index"]]}
-    if done:
-        c.console.print(f"resuming: {len(done)} of {len(texts)} prompts already in {run.file('ships.jsonl')}")
+    with run.lock("ships"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
+        run.record_provenance("ships", be.provenance())
+        chosen = chosen_heads(heads, be.shape, spec)
+        swept = set(chosen) if chosen is not None else set(be.shape.all_heads(spec))
+        encoded = be.encode(texts, template, system)
 
-    def save(i: int, result: ShipsResult) -> None:
-        run.append_jsonl("ships.jsonl", {"index": i, **result.as_dict()})
+        def valid(position: int, r: dict) -> bool:  # a line is the next prompt's complete, well-formed result
+            ok_index = r["index"] == position and position < len(texts) and r["prompt"] == texts[position]
+            return ok_index and grid_ok(r["scores"], be.shape, spec, swept)
 
-    sweep_ships(lm, encoded, chosen, spec, batch_size, on_result=save, skip=lambda i: i in done, show_progress=True)
+        saved, cut = run.repair_jsonl("ships.jsonl", valid)
+        if cut:
+            c.console.print(f"cut {cut} bytes of torn or corrupt results off {run.file('ships.jsonl')}; redoing them")
+        done = {r["index"] for r in saved}
+        if done:
+            c.console.print(f"resuming: {len(done)} of {len(texts)} prompts already in {run.file('ships.jsonl')}")
+
+        def save(i: int, result: ShipsResult) -> None:
+            run.append_jsonl("ships.jsonl", {"index": i, **result.as_dict()})
+
+        be.ships(encoded, chosen, spec, batch_size, on_result=save, skip=lambda i: i in done, show_progress=True)
     results = [
         ShipsResult(r["prompt"], r["scores"]) for r in sorted(run.read_jsonl("ships.jsonl"), key=lambda r: r["index"])
     ]
@@ -116,43 +180,48 @@ def sahara_cmd(
     batch_size: c.BatchSize = None,
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
+    backend: BackendOpt = "local",
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
+    gpus_per_worker: GpusPerWorkerOpt = None,
 ) -> None:
     """Greedy search for the head group that moves the dataset's final-state subspace most (Sahara)."""
     spec = AblationSpec.parse(ablation, epsilon)
+    options = ray_options(backend, address, workers, gpus_per_worker)
     texts = c.prompt_texts(prompts, dataset, column, limit)
     run = RunDir(out)
     run.check_settings("sahara", _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads))
-    lm, tokenizer = c.load(model, device, dtype)
-    candidates = c.chosen_heads(heads, lm, spec)
-    encoded = [ids for _t, ids in c.encoded_prompts(tokenizer, texts, template, system)]
-    file = run.file("sahara.json")
-    done: list[SaharaStep] = []
-    if file.exists():
-        saved = json.loads(file.read_text())
-        done = [SaharaStep(Head(*s["chosen"]), s["scores"]) for s in saved.get("steps", [])][:steps]
-        if done:
-            c.console.print(f"resuming: {len(done)} of {steps} Sahara steps already in {file}")
-    partial = SaharaResult(group=[s.chosen for s in done], steps=list(done))
+    with run.lock("sahara"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
+        run.record_provenance("sahara", be.provenance())
+        shape = be.shape
+        candidates = chosen_heads(heads, shape, spec)
+        encoded = [ids for _t, ids in be.encode(texts, template, system)]
+        file = run.file("sahara.json")
+        done: list[SaharaStep] = []
+        if file.exists():
+            pool = set(candidates if candidates is not None else shape.all_heads(spec))
+            done = read_sahara(file, steps, shape, spec, pool)
+            if done:
+                c.console.print(f"resuming: {len(done)} of {steps} Sahara steps already in {file}")
+        partial = SaharaResult(group=[s.chosen for s in done], steps=list(done))
 
-    def save(step: SaharaStep) -> None:
-        partial.group.append(step.chosen)
-        partial.steps.append(step)
-        write_json(file, {**partial.as_dict(), "complete": len(partial.steps) == steps})
+        def save(step: SaharaStep) -> None:
+            partial.group.append(step.chosen)
+            partial.steps.append(step)
+            write_json(file, {**partial.as_dict(), "complete": len(partial.steps) == steps})
 
-    result = sahara(
-        lm,
-        encoded,
-        steps,
-        rank,
-        spec,
-        candidates,
-        batch_size,
-        done_steps=done,
-        on_step=save,
-        show_progress=True,
-    )
-    write_json(file, {**result.as_dict(), "complete": True})
-    shape = model_shape(lm)
+        result = be.sahara(
+            encoded,
+            steps,
+            rank,
+            spec,
+            candidates,
+            batch_size,
+            done_steps=done,
+            on_step=save,
+            show_progress=True,
+        )
+        write_json(file, {**result.as_dict(), "complete": True})
     table = Table(title=f"Sahara group ({spec.kind.value}, rank {rank}, {len(texts)} prompts)")
     for col in ("step", "chosen", "generalized Ships (deg)"):
         table.add_column(col, justify="right")
