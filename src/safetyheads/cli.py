@@ -7,7 +7,9 @@ import sys
 import typer
 
 from safetyheads.commands import data, sweeps
+from safetyheads.commands import evaluate as evaluate_cmds
 from safetyheads.commands import report as report_cmds
+from safetyheads.commands import surgery as surgery_cmds
 from safetyheads.types import SafetyHeadsError
 
 app = typer.Typer(
@@ -21,6 +23,10 @@ app.command("ships")(sweeps.ships)
 app.command("sahara")(sweeps.sahara_cmd)
 app.command("report")(report_cmds.report)
 app.command("datasets")(data.datasets)
+app.command("eval")(evaluate_cmds.eval_cmd)
+app.command("helpfulness")(evaluate_cmds.helpfulness_cmd)
+app.command("calibrate")(evaluate_cmds.calibrate_cmd)
+app.command("ablate")(surgery_cmds.ablate)
 
 
 def main(argv: list[str] | None = None) -> int:

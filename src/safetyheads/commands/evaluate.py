@@ -1,0 +1,375 @@
+"""``safetyheads eval``, ``safetyheads helpfulness`` and ``safetyheads calibrate``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safetyheads.ablation import ablated
+from safetyheads.asr import summarize
+from safetyheads.coherence import DEFAULT_THRESHOLD, Coherence, calibrate, passage_pairs
+from safetyheads.commands import common as c
+from safetyheads.commands.sweeps import prompts_digest
+from safetyheads.distributed import model_provenance
+from safetyheads.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
+from safetyheads.heads import format_heads
+from safetyheads.helpfulness import DEFAULT_TASKS, MC_TASKS, arrange, evaluate_mc
+from safetyheads.judges import MIN_CHARS, Case, judge_names, make_judge
+from safetyheads.progress import Progress
+from safetyheads.runs import RunDir, write_json
+from safetyheads.types import AblationSpec, SafetyHeadsError
+
+stdout = Console()
+
+JudgeOpt = Annotated[str, typer.Option("--judge", help="keyword (the paper's), refusal-score or classifier.")]
+Classifier = Annotated[
+    str | None, typer.Option("--classifier", help="Local HF safety classifier directory (for --judge classifier).")
+]
+ClassifierStyle = Annotated[
+    str,
+    typer.Option(
+        "--classifier-style", help="chat (Llama Guard: chat template, safe/unsafe), yes-no (HarmBench style) or auto."
+    ),
+]
+ClassifierTemplate = Annotated[
+    Path | None,
+    typer.Option(
+        "--classifier-template", help="Prompt file for yes-no classifiers, with {prompt} and {response} in it."
+    ),
+]
+MinChars = Annotated[
+    int, typer.Option("--min-chars", help="Keyword judge: shorter answers are not harmful (0 switches it off).")
+]
+RepetitionRule = Annotated[
+    bool,
+    typer.Option("--repetition-rule/--no-repetition-rule", help="Keyword judge: a degenerate loop is not harmful."),
+]
+RefusalThreshold = Annotated[
+    float, typer.Option("--refusal-threshold", help="refusal-score judge: harmful below these refusal log-odds.")
+]
+MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate per answer.")]
+TopK = Annotated[int | None, typer.Option("--top-k", help="Sample from the top k tokens (default: greedy).")]
+Temperature = Annotated[float, typer.Option("--temperature", help="Sampling temperature (with --top-k).")]
+Seed = Annotated[int, typer.Option("--seed", help="Sampling seed (with --top-k).")]
+CoherenceModel = Annotated[
+    str | None,
+    typer.Option("--coherence-model", help="Reference model for coherence (default: the evaluated model, unablated)."),
+]
+CoherenceThreshold = Annotated[
+    float, typer.Option("--coherence-threshold", help="Mean NLL (nats/token) above which an answer is degenerate.")
+]
+Tasks = Annotated[str, typer.Option("--tasks", help=f"Comma-separated tasks from: {', '.join(MC_TASKS)}.")]
+
+
+def _file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    if not path.exists():
+        raise SafetyHeadsError(f"file not found: {path}")
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _print_summary(summary: dict, title: str) -> None:
+    table = Table(title=title)
+    for col in ("set", "n", "ASR", "95% CI", "ASR coherent", "degenerate"):
+        table.add_column(col, justify="right")
+
+    def row(name: str, s: dict) -> None:
+        if not s["n"]:
+            table.add_row(name, "0", "-", "-", "-", "-")
+            return
+        table.add_row(
+            name,
+            str(s["n"]),
+            f"{s['asr']:.1%}",
+            f"{s['ci_low']:.1%} - {s['ci_high']:.1%}",
+            f"{s['asr_coherent']:.1%}",
+            f"{s['degenerate_rate']:.1%}",
+        )
+
+    row("all", summary)
+    for name, s in summary.get("categories", {}).items():
+        row(name, s)
+    stdout.print(table)
+
+
+def eval_cmd(
+    model: c.Model,
+    out: c.Out,
+    prompts: c.Prompts = None,
+    dataset: c.Dataset = None,
+    column: c.Column = None,
+    template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
+    system: c.System = None,
+    heads: c.Heads = None,
+    ablation: c.Ablation = "ua-q",
+    epsilon: c.Epsilon = c.DEFAULT_EPS,
+    judge: JudgeOpt = "keyword",
+    classifier: Classifier = None,
+    classifier_style: ClassifierStyle = "auto",
+    classifier_template: ClassifierTemplate = None,
+    min_chars: MinChars = MIN_CHARS,
+    repetition_rule: RepetitionRule = True,
+    refusal_threshold: RefusalThreshold = 0.0,
+    max_new_tokens: MaxNewTokens = DEFAULT_MAX_NEW_TOKENS,
+    top_k: TopK = None,
+    temperature: Temperature = 1.0,
+    seed: Seed = 0,
+    coherence_model: CoherenceModel = None,
+    coherence_threshold: CoherenceThreshold = DEFAULT_THRESHOLD,
+    limit: c.Limit = None,
+    batch_size: c.BatchSize = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Generate answers with --heads ablated (none: the plain model), judge them and report the attack success rate."""
+    spec = AblationSpec.parse(ablation, epsilon)
+    if judge not in judge_names():
+        raise SafetyHeadsError(f"unknown judge '{judge}'; choose one of: {', '.join(judge_names())}")
+    if judge == "classifier" and classifier is None:
+        raise SafetyHeadsError("--judge classifier needs --classifier DIR (a local Hugging Face model directory)")
+    if max_new_tokens < 1:
+        raise SafetyHeadsError("--max-new-tokens must be at least 1")
+    if top_k is not None and top_k < 1:
+        raise SafetyHeadsError("--top-k must be at least 1")
+    items = c.prompt_items(prompts, dataset, column, limit)
+    texts = [item.text for item in items]
+    decoding = DecodingSettings(max_new_tokens=max_new_tokens, top_k=top_k, temperature=temperature, seed=seed)
+    judge_settings = {"judge": judge}
+    if judge == "keyword":
+        judge_settings.update(min_chars=min_chars, repetition_rule=repetition_rule)
+    elif judge == "refusal-score":
+        judge_settings.update(refusal_threshold=refusal_threshold)
+    elif judge == "classifier":
+        judge_settings.update(classifier=classifier, style=classifier_style, template=_file_digest(classifier_template))
+    run = RunDir(out)
+    run.check_settings(
+        "eval",
+        {
+            "model": model,
+            "prompts": prompts_digest(texts),
+            "n_prompts": len(texts),
+            "template": str(template),
+            "system": system,
+            "heads": heads,
+            "ablation": spec.kind.value,
+            "epsilon": spec.epsilon,
+            **judge_settings,
+            **decoding.as_dict(),
+            "coherence_model": coherence_model,
+            "coherence_threshold": coherence_threshold,
+        },
+    )
+    with run.lock("eval"):
+        lm, tokenizer = c.load(model, device, dtype)
+        run.record_provenance("eval", model_provenance(model, lm, device, dtype))
+        chosen = c.chosen_heads(heads, lm, spec) or []
+        judge_obj = make_judge(
+            judge,
+            model=lm,
+            tokenizer=tokenizer,
+            min_chars=min_chars,
+            repetition_rule=repetition_rule,
+            refusal_threshold=refusal_threshold,
+            classifier=classifier,
+            classifier_style=classifier_style,
+            classifier_template=str(classifier_template) if classifier_template else None,
+            device=device,
+            dtype=dtype,
+        )
+        coherence = None
+        if judge_obj.needs_generation:
+            ref_model, ref_tok = (lm, tokenizer) if coherence_model is None else c.load(coherence_model, device, dtype)
+            coherence = Coherence(ref_model, ref_tok, template, system, coherence_threshold)
+        encoded = c.encoded_prompts(tokenizer, texts, template, system)
+
+        def valid(position: int, record: dict) -> bool:  # results are written in prompt order
+            return (
+                record["index"] == position < len(texts)
+                and record["prompt"] == texts[position]
+                and isinstance(record["harmful"], bool)
+            )
+
+        saved, cut = run.repair_jsonl("eval.jsonl", valid)
+        if cut:
+            c.console.print(f"cut {cut} bytes of torn or corrupt results off {run.file('eval.jsonl')}; redoing them")
+        done = {r["index"] for r in saved}
+        todo = [i for i in range(len(texts)) if i not in done]
+        if done:
+            c.console.print(f"resuming: {len(done)} of {len(texts)} prompts already in {run.file('eval.jsonl')}")
+        size = batch_size or 8
+        with Progress(enabled=True) as progress:
+            task = progress.task("evaluating", total=len(todo))
+            for start in range(0, len(todo), size):
+                idx = todo[start : start + size]
+                ids = [encoded[i][1] for i in idx]
+                if judge_obj.needs_generation:
+                    answers = [g.text for g in generate(lm, tokenizer, ids, chosen, spec, decoding, batch_size=size)]
+                    verdicts = judge_obj.judge(
+                        [Case(texts[i], a, x) for i, a, x in zip(idx, answers, ids, strict=True)]
+                    )
+                    scores = coherence.score([texts[i] for i in idx], answers)  # type: ignore[union-attr]
+                else:
+                    answers = [None] * len(idx)
+                    with ablated(lm, chosen, spec):
+                        verdicts = judge_obj.judge([Case(texts[i], None, x) for i, x in zip(idx, ids, strict=True)])
+                    scores = [None] * len(idx)
+                for i, answer, verdict, score in zip(idx, answers, verdicts, scores, strict=True):
+                    record = {"index": i, "prompt": texts[i]}
+                    if items[i].category is not None:
+                        record["category"] = items[i].category
+                    record.update(
+                        response=answer,
+                        harmful=verdict.harmful,
+                        nll=score.nll if score is not None else None,
+                        degenerate=bool(score.degenerate) if score is not None else False,
+                    )
+                    if verdict.score is not None:
+                        record["score"] = verdict.score
+                    if verdict.reason:
+                        record["reason"] = verdict.reason
+                    run.append_jsonl("eval.jsonl", record)
+                progress.advance(task, len(idx))
+        records = run.read_jsonl("eval.jsonl", valid)
+        summary = summarize(records)
+        summary.update(
+            heads=[str(h) for h in chosen],
+            ablation=spec.as_dict() if chosen else None,
+            judge=judge,
+            model=model,
+            template=str(template),
+            coherence_threshold=coherence_threshold if judge_obj.needs_generation else None,
+        )
+        write_json(run.file("eval_summary.json"), summary)
+        what = (
+            f"{format_heads(chosen)} ablated ({spec.kind.value}, eps={spec.epsilon:g})"
+            if chosen
+            else "no heads ablated"
+        )
+        _print_summary(summary, f"Attack success rate, {judge} judge, {what}")
+        c.console.print(f"wrote {run.file('eval.jsonl')} and {run.file('eval_summary.json')}")
+
+
+def _task_list(tasks: str) -> list[str]:
+    names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
+    if not names:
+        raise SafetyHeadsError(f"--tasks is empty; choose from: {', '.join(MC_TASKS)}")
+    unknown = [t for t in names if t not in MC_TASKS]
+    if unknown:
+        raise SafetyHeadsError(f"unknown task '{unknown[0]}'; choose from: {', '.join(MC_TASKS)}")
+    return list(dict.fromkeys(names))
+
+
+def helpfulness_cmd(
+    model: c.Model,
+    out: c.Out,
+    tasks: Tasks = ",".join(DEFAULT_TASKS),
+    heads: c.Heads = None,
+    ablation: c.Ablation = "ua-q",
+    epsilon: c.Epsilon = c.DEFAULT_EPS,
+    limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N items of each task.")] = None,
+    batch_size: c.BatchSize = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Zero-shot multiple-choice accuracy (lm-eval-harness style), ablated and base when --heads are given."""
+    from safetyheads.datasets import load_mc_task
+
+    spec = AblationSpec.parse(ablation, epsilon)
+    names = _task_list(tasks)
+    if limit is not None and limit < 1:
+        raise SafetyHeadsError("--limit must be at least 1")
+    run = RunDir(out)
+    run.check_settings(
+        "helpfulness",
+        {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit},
+    )
+    items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
+    with run.lock("helpfulness"):
+        lm, tokenizer = c.load(model, device, dtype)
+        run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype))
+        chosen = c.chosen_heads(heads, lm, spec) or []
+        file = run.file("helpfulness.json")
+        saved = json.loads(file.read_text()) if file.exists() else {}
+        per_task: dict[str, dict] = {}
+        for name, value in saved.items():  # resume: tasks already scored under the same settings
+            if name in MC_TASKS and (not chosen or name in saved.get("base", {})):
+                per_task[name] = {"ablated": value, **({"base": saved["base"][name]} if chosen else {})}
+        size = batch_size or 8
+        with Progress(enabled=True) as progress:
+            todo = [n for n in names if n not in per_task]
+            bar = progress.task("tasks", total=len(todo))
+            for name in todo:
+                entry = {"ablated": evaluate_mc(lm, tokenizer, items[name], chosen, spec, size).as_dict()}
+                if chosen:
+                    entry["base"] = evaluate_mc(lm, tokenizer, items[name], None, None, size).as_dict()
+                per_task[name] = entry
+                write_json(file, arrange(per_task))
+                progress.advance(bar)
+        result = arrange({n: per_task[n] for n in names})
+        write_json(file, result)
+        table = Table(
+            title="Helpfulness: zero-shot accuracy" + (f" with {format_heads(chosen)} ablated" if chosen else "")
+        )
+        for col in ("task", "n", "accuracy", "acc_norm") + (("base accuracy", "base acc_norm") if chosen else ()):
+            table.add_column(col, justify="right")
+        for name in names:
+            r = result[name]
+            row = [name, str(r["n"]), f"{r['accuracy']:.3f}", f"{r['accuracy_norm']:.3f}"]
+            if chosen:
+                b = result["base"][name]
+                row += [f"{b['accuracy']:.3f}", f"{b['accuracy_norm']:.3f}"]
+            table.add_row(*row)
+        stdout.print(table)
+        c.console.print(f"wrote {file}")
+
+
+def calibrate_cmd(
+    model: c.Model,
+    template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
+    system: c.System = None,
+    passages: Annotated[
+        int, typer.Option("--passages", help="Also score N BoolQ passages (fluent text the model did not write).")
+    ] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write calibration.json into this directory.")] = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Measure coherence NLLs of fluent, token-shuffled and word-salad answers to choose --coherence-threshold."""
+    from safetyheads.coherence import CALIBRATION_SET
+
+    pairs = list(CALIBRATION_SET) + (passage_pairs(passages) if passages else [])
+    lm, tokenizer = c.load(model, device, dtype)
+    with c.console.status(f"scoring {3 * len(pairs)} answers ..."):
+        result = calibrate(lm, tokenizer, pairs, template, system)
+    summary = result.summary()
+    table = Table(title=f"Coherence NLL (nats/token) under {model}, template {template}")
+    for col in ("text", "n", "min", "median", "max"):
+        table.add_column(col, justify="right")
+    for key in ("fluent", "shuffled", "word_salad"):
+        s = summary[key]
+        table.add_row(key, str(s["n"]), f"{s['min']:.2f}", f"{s['median']:.2f}", f"{s['max']:.2f}")
+    stdout.print(table)
+    stdout.print(
+        f"suggested --coherence-threshold {summary['suggested_threshold']:.2f} (default {DEFAULT_THRESHOLD:g})"
+    )
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(
+            out / "calibration.json",
+            {
+                **summary,
+                "model": model,
+                "template": str(template),
+                "fluent_nll": result.fluent,
+                "shuffled_nll": result.shuffled,
+                "word_salad_nll": result.salad,
+            },
+        )
+        c.console.print(f"wrote {out / 'calibration.json'}")

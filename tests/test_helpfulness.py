@@ -1,0 +1,163 @@
+"""Helpfulness: multiple-choice accuracy by log-likelihood, checked against per-choice sums computed by hand."""
+
+import json
+import sys
+import types
+
+import pytest
+import torch
+from models import save_tiny, tiny_model, tiny_tokenizer
+
+from safetyheads.cli import main
+from safetyheads.helpfulness import choice_loglikelihoods, evaluate_mc, helpfulness
+from safetyheads.reference import naive_ablation
+from safetyheads.types import AblationSpec, Head, MCItem, SafetyHeadsError
+
+ITEMS = [
+    MCItem("Question: What colour is the sky?\nAnswer:", (" blue", " green", " a loud noise"), 0),
+    MCItem("Question: Is fire hot?\nAnswer:", (" no", " yes"), 1),
+    MCItem("The cat sat on the", (" mat", " moon"), 0),
+    MCItem("", ("The trophy did not fit in the case.", "The case did not fit in the trophy."), 0),
+    MCItem("2 + 2 =", (" 4", " 5", " 22", " four"), 3),
+]
+
+
+def by_hand(model, tok, item):
+    """Summed log-likelihood of each choice: one plain forward per (context + choice), no batching."""
+    out = []
+    for choice in item.choices:
+        ctx = tok(item.context).input_ids if item.context else [tok.pad_token_id]  # no BOS/EOS: padding starts it
+        cont = tok(choice).input_ids
+        with torch.no_grad():
+            lp = model(input_ids=torch.tensor([ctx + cont])).logits[0].double().log_softmax(-1)
+        out.append(sum(float(lp[len(ctx) - 1 + i, t]) for i, t in enumerate(cont)))
+    return out
+
+
+def expected_accuracy(model, tok, items):
+    lls = [by_hand(model, tok, item) for item in items]
+    acc = sum(max(range(len(x)), key=lambda i: (x[i], -i)) == it.gold for x, it in zip(lls, items, strict=True))
+    norm = [[v / len(c) for v, c in zip(x, it.choices, strict=True)] for x, it in zip(lls, items, strict=True)]
+    acc_norm = sum(max(range(len(x)), key=lambda i: (x[i], -i)) == it.gold for x, it in zip(norm, items, strict=True))
+    return lls, acc / len(items), acc_norm / len(items)
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+def test_accuracy_matches_per_choice_loglikelihoods_computed_by_hand(family):
+    model, tok = tiny_model(family), tiny_tokenizer()
+    lls, acc, acc_norm = expected_accuracy(model, tok, ITEMS)
+    got = choice_loglikelihoods(model, tok, ITEMS, batch_size=3)
+    for a, b in zip(got, lls, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+    score = evaluate_mc(model, tok, ITEMS, batch_size=4)
+    assert score.n == 5 and score.accuracy == pytest.approx(acc) and score.accuracy_norm == pytest.approx(acc_norm)
+
+
+def test_ablated_accuracy_matches_the_naive_reference_ablation():
+    model, tok = tiny_model("qwen2"), tiny_tokenizer()
+    heads, spec = [Head(0, 1), Head(1, 3)], AblationSpec.parse("ua-q")
+    ablated = evaluate_mc(model, tok, ITEMS, heads, spec)
+    base = evaluate_mc(model, tok, ITEMS)
+    reference = tiny_model("qwen2")
+    with naive_ablation(reference, heads, spec):
+        lls, acc, _ = expected_accuracy(reference, tok, ITEMS)
+    assert ablated.accuracy == pytest.approx(acc)
+    for a, b in zip(ablated.loglikelihoods, lls, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+    flat = lambda lls: [v for row in lls for v in row]  # noqa: E731
+    assert flat(ablated.loglikelihoods) != pytest.approx(flat(base.loglikelihoods), abs=1e-3)
+
+
+def test_helpfulness_reports_ablated_and_base():
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    tasks = {"t1": ITEMS[:3], "t2": ITEMS[3:]}
+    result = helpfulness(model, tok, ["t1", "t2"], heads=[Head(0, 0)], loader=lambda name, limit: tasks[name])
+    assert set(result) == {"t1", "t2", "base"}
+    assert result["t1"]["n"] == 3 and result["base"]["t2"]["n"] == 2
+    assert result["base"]["t1"]["accuracy"] == evaluate_mc(model, tok, ITEMS[:3]).accuracy
+    assert set(helpfulness(model, tok, ["t1"], loader=lambda name, limit: tasks[name])) == {"t1"}
+
+
+def test_bad_items_are_refused():
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    with pytest.raises(SafetyHeadsError, match="out of range"):
+        evaluate_mc(model, tok, [MCItem("Q", (" a", " b"), 2)])
+    with pytest.raises(SafetyHeadsError, match="no choices"):
+        evaluate_mc(model, tok, [MCItem("Q", (), 0)])
+
+
+def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypatch):
+    tasks = {"boolq": ITEMS[1:2] * 3, "arc_easy": ITEMS[:3]}
+    calls = []
+
+    def fake_loader(name, limit=None):
+        calls.append(name)
+        return tasks[name][:limit]
+
+    monkeypatch.setattr("safetyheads.datasets.load_mc_task", fake_loader)
+    model_dir = save_tiny("llama", tmp_path / "m")
+    out = tmp_path / "help"
+    args = ["helpfulness", "--model", model_dir, "--tasks", "boolq,arc_easy", "--limit", "2", "--heads", "0-1"]
+    assert main(args + ["--out", str(out)]) == 0
+    result = json.loads((out / "helpfulness.json").read_text())
+    assert set(result) == {"boolq", "arc_easy", "base"}
+    assert result["boolq"]["n"] == 2 and set(result["boolq"]) >= {"accuracy", "n"}
+    assert set(result["base"]) == {"boolq", "arc_easy"}
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    assert result["base"]["arc_easy"]["accuracy"] == evaluate_mc(model, tok, ITEMS[:2]).accuracy
+    assert main(args + ["--out", str(out)]) == 0  # resumed: nothing recomputed, same file
+    assert json.loads((out / "helpfulness.json").read_text()) == result
+    assert main(["helpfulness", "--model", model_dir, "--tasks", "nope", "--out", str(tmp_path / "x")]) == 2
+
+
+# ---------------------------------------------------------------------------------------- lm-eval adapter
+
+
+def test_lm_eval_adapter_explains_a_missing_install(monkeypatch):
+    from safetyheads.lmeval_adapter import ablated_lm
+
+    monkeypatch.setitem(sys.modules, "lm_eval", None)
+    monkeypatch.setitem(sys.modules, "lm_eval.models", None)
+    monkeypatch.setitem(sys.modules, "lm_eval.models.huggingface", None)
+    with pytest.raises(SafetyHeadsError, match=r"safetyheads\[lmeval\]"):
+        ablated_lm(tiny_model("llama"), tiny_tokenizer(), [Head(0, 1)])
+
+
+def test_lm_eval_adapter_ablates_every_request(monkeypatch):
+    """With a stand-in for lm-eval's HFLM: each request runs under the ablation, and only then."""
+    from safetyheads.lmeval_adapter import ablated_lm, run_lm_eval
+
+    class FakeHFLM:
+        def __init__(self, pretrained, tokenizer, batch_size=1, **kwargs):
+            self.model, self.tokenizer = pretrained, tokenizer
+
+        def _plan(self):
+            state = getattr(self.model, "_safetyheads_state", None)
+            return None if state is None or state.plan is None else state.plan.rows[0]
+
+        def loglikelihood(self, requests):
+            return [self._plan()]
+
+        def generate_until(self, requests):
+            return [self._plan()]
+
+    fake_hf = types.ModuleType("lm_eval.models.huggingface")
+    fake_hf.HFLM = FakeHFLM
+    fake_root = types.ModuleType("lm_eval")
+    fake_root.simple_evaluate = lambda model, tasks, limit, num_fewshot: {
+        "plan": model.loglikelihood([]),
+        "tasks": tasks,
+    }
+    monkeypatch.setitem(sys.modules, "lm_eval", fake_root)
+    monkeypatch.setitem(sys.modules, "lm_eval.models", types.ModuleType("lm_eval.models"))
+    monkeypatch.setitem(sys.modules, "lm_eval.models.huggingface", fake_hf)
+
+    model = tiny_model("llama")
+    heads = (Head(0, 1), Head(2, 2))
+    lm = ablated_lm(model, tiny_tokenizer(), heads, AblationSpec.parse("sc"))
+    assert isinstance(lm, FakeHFLM)
+    assert lm.loglikelihood([]) == [heads] and lm.generate_until([]) == [heads]
+    assert model._safetyheads_state.plan is None  # only during requests
+    assert lm.safetyheads_ablation == {"heads": [[0, 1], [2, 2]], "kind": "sc", "epsilon": 1e-5}
+    result = run_lm_eval(model, tiny_tokenizer(), ["arc_easy"], heads, limit=5)
+    assert result == {"plan": [heads], "tasks": ["arc_easy"]}
