@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from safetyheads.commands import data, sweeps
+from safetyheads.commands import analysis, data, sweeps
 from safetyheads.commands import evaluate as evaluate_cmds
 from safetyheads.commands import report as report_cmds
 from safetyheads.commands import surgery as surgery_cmds
@@ -27,6 +27,9 @@ app.command("eval")(evaluate_cmds.eval_cmd)
 app.command("helpfulness")(evaluate_cmds.helpfulness_cmd)
 app.command("calibrate")(evaluate_cmds.calibrate_cmd)
 app.command("ablate")(surgery_cmds.ablate)
+app.command("compare")(analysis.compare_cmd)
+app.command("swap")(analysis.swap_cmd)
+app.command("qkv-check")(analysis.qkv_check_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ class FamilyFacts:
     # Query/key normalised after projection, so weight scaling is undone. Value gives the layout
     # of the norm's output: "bthd" (per head, before transpose), "bhtd" (after), "flat" (whole projection).
     qk_norm: str = ""
+    mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
 
 
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
@@ -112,6 +113,11 @@ def final_norm(model: nn.Module) -> nn.Module:
 def attention_modules(model: nn.Module) -> list[nn.Module]:
     facts = facts_for(model)
     return [getattr(layer, facts.attention) for layer in decoder_layers(model)]
+
+
+def mlp_modules(model: nn.Module) -> list[nn.Module]:
+    facts = facts_for(model)
+    return [getattr(layer, facts.mlp) for layer in decoder_layers(model)]
 
 
 def model_shape(model: nn.Module) -> ModelShape:

@@ -9,6 +9,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from safetyheads.commands import analysis as a
 from safetyheads.commands import common as c
 from safetyheads.distributed import (
     AddressOpt,
@@ -123,15 +124,28 @@ def ships(
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
     top: int = 10,
+    score: a.ScoreOpt = "kl",
+    lambda_: a.LambdaOpt = None,
+    harmless_prompts: a.HarmlessPromptsOpt = None,
+    harmless_dataset: a.HarmlessDatasetOpt = None,
+    harmless_limit: a.HarmlessLimitOpt = None,
     backend: BackendOpt = "local",
     address: AddressOpt = None,
     workers: WorkersOpt = None,
     gpus_per_worker: GpusPerWorkerOpt = None,
 ) -> None:
-    """Score every head (or --heads) with Ships, KL(p_base || p_ablated), for each prompt."""
+    """Score every head (or --heads) with Ships, KL(p_base || p_ablated), for each prompt (or --score)."""
     spec = AblationSpec.parse(ablation, epsilon)
     options = ray_options(backend, address, workers, gpus_per_worker)
+    harmless_given = any(x is not None for x in (harmless_prompts, harmless_dataset, harmless_limit))
+    score, lam = a.resolve_ships_score(score, lambda_, harmless_given, backend)
     texts = c.prompt_texts(prompts, dataset, column, limit)
+    if score != "kl":  # refusal / contrastive: safetyheads.specificity
+        a.ships_scored(model=model, out=out, texts=texts, template=template, system=system, spec=spec, heads=heads,
+                       batch_size=batch_size, device=device, dtype=dtype, top=top, score=score, lam=lam,
+                       harmless_prompts=harmless_prompts, harmless_dataset=harmless_dataset,
+                       harmless_limit=harmless_limit)  # fmt: skip
+        return
     run = RunDir(out)
     run.check_settings("ships", _settings(model, texts, template, system, spec, heads=heads))
     with run.lock("ships"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
@@ -180,6 +194,13 @@ def sahara_cmd(
     batch_size: c.BatchSize = None,
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
+    score: a.ScoreOpt = "kl",
+    objective: a.ObjectiveOpt = None,
+    lambda_: a.LambdaOpt = None,
+    harmless_kl_budget: a.BudgetOpt = None,
+    harmless_prompts: a.HarmlessPromptsOpt = None,
+    harmless_dataset: a.HarmlessDatasetOpt = None,
+    harmless_limit: a.HarmlessLimitOpt = None,
     backend: BackendOpt = "local",
     address: AddressOpt = None,
     workers: WorkersOpt = None,
@@ -188,7 +209,15 @@ def sahara_cmd(
     """Greedy search for the head group that moves the dataset's final-state subspace most (Sahara)."""
     spec = AblationSpec.parse(ablation, epsilon)
     options = ray_options(backend, address, workers, gpus_per_worker)
+    harmless_given = any(x is not None for x in (harmless_prompts, harmless_dataset, harmless_limit))
+    goal = a.resolve_sahara_objective(score, objective, lambda_, harmless_kl_budget, harmless_given, backend)
     texts = c.prompt_texts(prompts, dataset, column, limit)
+    if goal is not None:  # --score refusal / --objective contrastive: safetyheads.specificity
+        a.sahara_scored(model=model, out=out, texts=texts, steps=steps, rank=rank, template=template, system=system,
+                        spec=spec, heads=heads, batch_size=batch_size, device=device, dtype=dtype,
+                        score=score.strip().lower(), objective=goal, harmless_prompts=harmless_prompts,
+                        harmless_dataset=harmless_dataset, harmless_limit=harmless_limit)  # fmt: skip
+        return
     run = RunDir(out)
     run.check_settings("sahara", _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads))
     with run.lock("sahara"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
