@@ -95,3 +95,12 @@ def test_bad_options_exit_2_with_one_line(tiny_dir, prompts_file, tmp_path, caps
     code = main(["ships", "--model", tiny_dir, "--prompts", str(prompts_file), "--out", str(tmp_path / "x"), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_failed_model_load_does_not_block_the_corrected_rerun(tiny_dir, prompts_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["ships", "--prompts", str(prompts_file), "--out", str(out), "--heads", "0-0"]
+    assert main([*args, "--model", str(tmp_path / "no-such-model")]) == 2
+    assert main([*args, "--model", tiny_dir]) == 0  # nothing was produced, so the new settings replace the old
+    assert main([*args, "--model", tiny_dir, "--epsilon", "0.5"]) == 2  # now results exist: refused
+    assert "other settings" in capsys.readouterr().err

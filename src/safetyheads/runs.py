@@ -24,7 +24,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +97,20 @@ class RunDir:
         """Everything recorded in run.json: ``{command: settings, "_provenance": {command: info}}``."""
         return self._read_settings()
 
-    def check_settings(self, command: str, settings: dict[str, Any]) -> None:
-        """Record ``settings`` for ``command``, or refuse if an earlier run used different ones."""
+    def check_settings(self, command: str, settings: dict[str, Any], results: Sequence[str] = ()) -> None:
+        """Record ``settings`` for ``command``, or refuse if an earlier run used different ones.
+
+        When ``results`` names the command's result files and none of them holds anything yet (say the earlier
+        run failed to load its model), there is nothing to mix, and the new settings replace the old ones.
+        """
         if command == PROVENANCE_KEY:
             raise ValueError(f"'{PROVENANCE_KEY}' is reserved")
         settings = json.loads(json.dumps(settings))  # normalise tuples, paths
         with self._settings_lock():
             recorded = self._read_settings()
             previous = recorded.get(command)
-            if previous is not None and previous != settings:
+            produced = any(self.file(name).exists() and self.file(name).stat().st_size > 0 for name in results)
+            if previous is not None and previous != settings and (produced or not results):
                 changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
                 details = "; ".join(f"{k}: {previous.get(k)!r} -> {settings.get(k)!r}" for k in changed)
                 raise SafetyHeadsError(

@@ -147,7 +147,7 @@ def ships(
                        harmless_limit=harmless_limit)  # fmt: skip
         return
     run = RunDir(out)
-    run.check_settings("ships", _settings(model, texts, template, system, spec, heads=heads))
+    run.check_settings("ships", _settings(model, texts, template, system, spec, heads=heads), ["ships.jsonl"])
     with run.lock("ships"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
         run.record_provenance("ships", be.provenance())
         chosen = chosen_heads(heads, be.shape, spec)
@@ -219,7 +219,9 @@ def sahara_cmd(
                         harmless_dataset=harmless_dataset, harmless_limit=harmless_limit)  # fmt: skip
         return
     run = RunDir(out)
-    run.check_settings("sahara", _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads))
+    run.check_settings(
+        "sahara", _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads), ["sahara.json"]
+    )
     with run.lock("sahara"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
         run.record_provenance("sahara", be.provenance())
         shape = be.shape
