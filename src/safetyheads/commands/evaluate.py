@@ -165,6 +165,7 @@ def eval_cmd(
             "coherence_model": coherence_model,
             "coherence_threshold": coherence_threshold,
         },
+        results=["eval.jsonl"],
     )
     with run.lock("eval"):
         lm, tokenizer = c.load(model, device, dtype)
@@ -289,6 +290,7 @@ def helpfulness_cmd(
     run.check_settings(
         "helpfulness",
         {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit},
+        results=["helpfulness.json"],
     )
     items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
     with run.lock("helpfulness"):
