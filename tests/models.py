@@ -104,12 +104,13 @@ CHAT_TEMPLATE = (
 
 def tiny_tokenizer():
     """A character-level tokenizer matching the tiny models' vocabulary, with a chat template."""
-    from tokenizers import Tokenizer, models
+    from tokenizers import Tokenizer, decoders, models
     from transformers import PreTrainedTokenizerFast
 
     vocab = {"[UNK]": 0, **{ch: i + 1 for i, ch in enumerate(CHARS)}}
     assert len(vocab) == VOCAB
     backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
+    backend.decoder = decoders.Fuse()  # characters decode back to the text, without spaces between them
     tok = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[UNK]")
     tok.chat_template = CHAT_TEMPLATE
     return tok

@@ -8,6 +8,7 @@ import typer
 
 from safetyheads.commands import analysis, data, sweeps
 from safetyheads.commands import evaluate as evaluate_cmds
+from safetyheads.commands import organism as organism_cmds
 from safetyheads.commands import report as report_cmds
 from safetyheads.commands import surgery as surgery_cmds
 from safetyheads.types import SafetyHeadsError
@@ -30,6 +31,7 @@ app.command("ablate")(surgery_cmds.ablate)
 app.command("compare")(analysis.compare_cmd)
 app.command("swap")(analysis.swap_cmd)
 app.command("qkv-check")(analysis.qkv_check_cmd)
+app.add_typer(organism_cmds.app, name="organism")
 
 
 def main(argv: list[str] | None = None) -> int:

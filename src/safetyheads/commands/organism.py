@@ -1,0 +1,53 @@
+"""``safetyheads organism build``: the safety-tuned model organism."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safetyheads.commands.common import console
+from safetyheads.organism import CARD_FILE, ORGANISM, Recipe, build
+
+app = typer.Typer(help="The safety-tuned model organism (smollm2-135m-safety).", no_args_is_help=True)
+stdout = Console()
+
+
+def print_card(card: dict) -> None:
+    table = Table(title=f"{ORGANISM}: measured on prompts never used in training")
+    for col in ("measure", "base", "tuned"):
+        table.add_column(col, justify="right")
+    b, t = card["base"], card["tuned"]
+    rows = [
+        ("refusal, advbench evaluation half (keyword)", "advbench_evaluation", "refusal_keyword"),
+        ("refusal, held-out harmbench (keyword)", "harmbench_heldout", "refusal_keyword"),
+        ("refusal, held-out harmless (refusal opening)", "harmless_heldout", "refusal_opening"),
+        ("refusal, held-out harmless (keyword)", "harmless_heldout", "refusal_keyword"),
+        ("refusal, held-out borderline (refusal opening)", "borderline_heldout", "refusal_opening"),
+    ]
+    for label, key, measure in rows:
+        table.add_row(label, f"{b[key][measure]:.1%}", f"{t[key][measure]:.1%}")
+    for task in ("arc_easy", "boolq"):
+        table.add_row(f"{task} accuracy", f"{b['helpfulness'][task]:.1%}", f"{t['helpfulness'][task]:.1%}")
+    stdout.print(table)
+    met = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in card["targets"].items())
+    stdout.print(f"targets met: {met}")
+
+
+@app.command("build")
+def build_cmd(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache holds this recipe.")] = False,
+    method: Annotated[str, typer.Option("--method", help="lora (attention projections) or full.")] = "lora",
+    epochs: Annotated[int, typer.Option("--epochs")] = Recipe.epochs,
+    seed: Annotated[int, typer.Option("--seed")] = Recipe.seed,
+    learning_rate: Annotated[float | None, typer.Option("--lr", help="Default: 2e-4 (lora), 2e-5 (full).")] = None,
+) -> None:
+    """Safety-tune the built-in model (seeded SFT) and cache it as smollm2-135m-safety, with its card."""
+    lr = learning_rate if learning_rate is not None else (2e-4 if method == "lora" else 2e-5)
+    recipe = Recipe(seed=seed, method=method, epochs=epochs, learning_rate=lr)
+    path = build(recipe, force=force, log=console.print)
+    print_card(json.loads((path / CARD_FILE).read_text()))
+    console.print(f"use it with --model {ORGANISM}; card: {path / CARD_FILE}")
