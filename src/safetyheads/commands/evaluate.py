@@ -197,14 +197,20 @@ def eval_cmd(
                 and isinstance(record["harmful"], bool)
             )
 
+        size = batch_size or 8
         saved, cut = run.repair_jsonl("eval.jsonl", valid)
+        # Redo a partly written batch too: batches then hold the same prompts as in an uninterrupted run, and
+        # the file ends byte for byte the same (padding changes the last bits of an NLL).
+        aligned = len(saved) - len(saved) % size
+        if aligned < len(saved):
+            saved, more = run.repair_jsonl("eval.jsonl", lambda pos, r: pos < aligned and valid(pos, r))
+            cut += more
         if cut:
             c.console.print(f"cut {cut} bytes of torn or corrupt results off {run.file('eval.jsonl')}; redoing them")
         done = {r["index"] for r in saved}
         todo = [i for i in range(len(texts)) if i not in done]
         if done:
             c.console.print(f"resuming: {len(done)} of {len(texts)} prompts already in {run.file('eval.jsonl')}")
-        size = batch_size or 8
         with Progress(enabled=True) as progress:
             task = progress.task("evaluating", total=len(todo))
             for start in range(0, len(todo), size):
