@@ -7,6 +7,7 @@ import sys
 import typer
 
 from safetyheads.commands import analysis, data, sweeps
+from safetyheads.commands import demo as demo_cmds
 from safetyheads.commands import evaluate as evaluate_cmds
 from safetyheads.commands import organism as organism_cmds
 from safetyheads.commands import report as report_cmds
@@ -32,6 +33,7 @@ app.command("compare")(analysis.compare_cmd)
 app.command("swap")(analysis.swap_cmd)
 app.command("qkv-check")(analysis.qkv_check_cmd)
 app.add_typer(organism_cmds.app, name="organism")
+app.command("demo")(demo_cmds.demo)
 
 
 def main(argv: list[str] | None = None) -> int:
