@@ -70,15 +70,32 @@ def test_resume_with_other_settings_is_refused(tiny_dir, prompts_file, tmp_path,
 
 def test_ua_k_writes_one_float_per_key_head(tiny_dir, prompts_file, tmp_path):
     out = tmp_path / "k"
-    assert main(["ships", "--model", tiny_dir, "--prompts", str(prompts_file), "--ablation", "ua-k",
-                 "--template", "chat", "--system", "Be safe.", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ships",
+                "--model",
+                tiny_dir,
+                "--prompts",
+                str(prompts_file),
+                "--ablation",
+                "ua-k",
+                "--template",
+                "chat",
+                "--system",
+                "Be safe.",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert all(len(row) == 2 for row in read_jsonl(out / "ships.jsonl")[0]["scores"])
 
 
 def test_sahara_writes_group_and_steps(tiny_dir, prompts_file, tmp_path, capsys):
     out = tmp_path / "sahara"
-    assert main(["sahara", "--model", tiny_dir, "--prompts", str(prompts_file), "--steps", "2",
-                 "--out", str(out)]) == 0
+    assert main(["sahara", "--model", tiny_dir, "--prompts", str(prompts_file), "--steps", "2", "--out", str(out)]) == 0
     result = json.loads((out / "sahara.json").read_text())
     assert len(result["group"]) == 2 and len(result["steps"]) == 2
     assert result["steps"][0]["chosen"] == result["group"][0]
@@ -88,8 +105,11 @@ def test_sahara_writes_group_and_steps(tiny_dir, prompts_file, tmp_path, capsys)
 
 @pytest.mark.parametrize(
     "extra,message",
-    [(["--heads", "9-0"], "out of range"), (["--heads", "x"], "cannot read head"),
-     (["--ablation", "ua-v"], "unknown ablation")],
+    [
+        (["--heads", "9-0"], "out of range"),
+        (["--heads", "x"], "cannot read head"),
+        (["--ablation", "ua-v"], "unknown ablation"),
+    ],
 )
 def test_bad_options_exit_2_with_one_line(tiny_dir, prompts_file, tmp_path, capsys, extra, message):
     code = main(["ships", "--model", tiny_dir, "--prompts", str(prompts_file), "--out", str(tmp_path / "x"), *extra])
