@@ -42,7 +42,14 @@ from safetyheads.engine import Engine, auto_batch_size, kl_divergence
 from safetyheads.families import model_shape
 from safetyheads.heads import parse_heads, validate_heads
 from safetyheads.progress import Progress
-from safetyheads.sahara import final_hidden_states, principal_angle_sum, sahara, top_left_singular
+from safetyheads.sahara import (
+    best_head,
+    check_search,
+    final_hidden_states,
+    principal_angle_sum,
+    sahara,
+    top_left_singular,
+)
 from safetyheads.ships import scores_grid, sweep_ships
 from safetyheads.types import (
     AblationSpec,
@@ -802,10 +809,7 @@ class RayPool:
         spec = spec or AblationSpec()
         shape = self.shape
         pool = validate_heads(candidates if candidates is not None else shape.all_heads(spec), shape, spec)
-        if rank < 1 or rank > len(prompts):
-            raise ValueError(f"rank must be between 1 and the number of prompts ({len(prompts)}), got {rank}")
-        if steps > len(pool):
-            raise ValueError(f"cannot take {steps} steps from {len(pool)} candidate heads")
+        check_search(steps, len(pool), rank, len(prompts))
         result = SaharaResult(group=[s.chosen for s in done_steps], steps=list(done_steps))
         if len(result.steps) >= steps:
             return result
@@ -828,7 +832,7 @@ class RayPool:
 
                 jobs = [("sahara_unit", (prompts_ref, group, unit, base_ref, rank, spec)) for unit in units]
                 self.dispatch(jobs, done, max_inflight=1)
-                chosen = max(remaining, key=lambda h: (scores[h], -h.layer, -h.head))
+                chosen = best_head(remaining, scores)
                 record = SaharaStep(chosen=chosen, scores=scores_grid(shape, spec, scores))
                 result.group.append(chosen)
                 result.steps.append(record)

@@ -65,6 +65,19 @@ def generalized_ships(
     return {h: principal_angle_sum(base_subspace, top_left_singular(m, rank)) for h, m in per_head.items()}
 
 
+def check_search(steps: int, pool_size: int, rank: int, n_prompts: int, label: str = "") -> None:
+    """Refuse a search that cannot run: a rank outside 1..prompts, or more steps than candidate heads."""
+    if not 1 <= rank <= n_prompts:
+        raise ValueError(f"rank must be between 1 and the number of {label}prompts ({n_prompts}), got {rank}")
+    if steps > pool_size:
+        raise ValueError(f"cannot take {steps} steps from {pool_size} candidate heads")
+
+
+def best_head(candidates: Sequence[Head], scores: dict[Head, float]) -> Head:
+    """The highest-scoring candidate; ties go to the lowest (layer, head)."""
+    return max(candidates, key=lambda h: (scores[h], -h.layer, -h.head))
+
+
 def sahara(
     model: nn.Module,
     prompts: Sequence[torch.Tensor],
@@ -87,10 +100,7 @@ def sahara(
         engine.shape,
         engine.spec,
     )
-    if rank < 1 or rank > len(prompts):
-        raise ValueError(f"rank must be between 1 and the number of prompts ({len(prompts)}), got {rank}")
-    if steps > len(pool):
-        raise ValueError(f"cannot take {steps} steps from {len(pool)} candidate heads")
+    check_search(steps, len(pool), rank, len(prompts))
     result = SaharaResult(group=[s.chosen for s in done_steps], steps=list(done_steps))
     unablated, _ = final_hidden_states(engine, prompts, [])
     base_subspace = top_left_singular(unablated, rank)
@@ -107,7 +117,7 @@ def sahara(
                 base_subspace,
                 advance=lambda n, task=task: progress.advance(task, n),
             )
-            chosen = max(remaining, key=lambda h: (scores[h], -h.layer, -h.head))
+            chosen = best_head(remaining, scores)
             record = SaharaStep(chosen=chosen, scores=scores_grid(engine.shape, engine.spec, scores))
             result.group.append(chosen)
             result.steps.append(record)

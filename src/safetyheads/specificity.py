@@ -31,7 +31,7 @@ from safetyheads.engine import Engine, kl_divergence
 from safetyheads.heads import validate_heads
 from safetyheads.judges import REFUSAL_OPENERS, first_token_ids
 from safetyheads.progress import Progress
-from safetyheads.sahara import principal_angle_sum, top_left_singular
+from safetyheads.sahara import best_head, check_search, principal_angle_sum, top_left_singular
 from safetyheads.ships import scores_grid
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError, SaharaResult, SaharaStep
 
@@ -370,11 +370,9 @@ def sahara_contrastive(
         candidates if candidates is not None else engine.shape.all_heads(engine.spec), engine.shape, engine.spec
     )
     harmless = list(harmless) if objective.needs_harmless else []
-    for name, prompts in (("harmful", harmful), ("harmless", harmless)):
-        if prompts and not 1 <= rank <= len(prompts):
-            raise ValueError(f"rank must be between 1 and the number of {name} prompts ({len(prompts)}), got {rank}")
-    if steps > len(pool):
-        raise ValueError(f"cannot take {steps} steps from {len(pool)} candidate heads")
+    check_search(steps, len(pool), rank, len(harmful), "harmful ")
+    if harmless:
+        check_search(steps, len(pool), rank, len(harmless), "harmless ")
     result = SaharaResult(group=[s.chosen for s in done_steps], steps=list(done_steps))
     if len(result.steps) >= steps:
         return result, None
@@ -405,7 +403,7 @@ def sahara_contrastive(
                     f"{objective.budget:g} (lowest {best:.4g})"
                 )
                 break
-            chosen = max(eligible, key=lambda h: (values[h], -h.layer, -h.head))
+            chosen = best_head(eligible, values)
             extra = {name: scores_grid(engine.shape, engine.spec, vals) for name, vals in parts.items()}
             record = SaharaStep(chosen=chosen, scores=scores_grid(engine.shape, engine.spec, values), extra=extra)
             result.group.append(chosen)
