@@ -117,6 +117,33 @@ def provenance(heads: Iterable[Head], spec: AblationSpec, source: str | None = N
     }
 
 
+def save_with_record(model: nn.Module, tokenizer, out: Path, key: str, record) -> Path:
+    """Save ``model`` (safetensors, config, tokenizer) with ``record`` under ``key`` in the saved config.
+
+    The in-memory config is restored afterwards, and the runtime ablation's attention function is never saved:
+    the directory loads with plain ``AutoModelForCausalLM.from_pretrained``.
+    """
+    config = model.config
+    had = hasattr(config, key)
+    previous = getattr(config, key, None)
+    setattr(config, key, record)
+    attn = getattr(config, "_attn_implementation", None)
+    try:
+        if attn and str(attn).startswith("safetyheads_"):
+            config._attn_implementation = attn.removeprefix("safetyheads_")
+        model.save_pretrained(out, safe_serialization=True)
+    finally:
+        if attn:
+            config._attn_implementation = attn
+        if had:
+            setattr(config, key, previous)
+        else:
+            delattr(config, key)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(out)
+    return out
+
+
 def save_ablated(
     model: nn.Module,
     tokenizer,
@@ -134,23 +161,9 @@ def save_ablated(
     out.mkdir(parents=True, exist_ok=True)
     with baked(model, heads, spec) as done:
         record = provenance(done, spec, source)
-        config = model.config
-        had = hasattr(config, CONFIG_KEY)
-        previous = getattr(config, CONFIG_KEY, None)
+        previous = getattr(model.config, CONFIG_KEY, None)
         history = previous if isinstance(previous, list) else ([previous] if previous else [])
-        setattr(config, CONFIG_KEY, history + [record] if history else record)
-        attn = getattr(config, "_attn_implementation", None)
-        try:
-            if attn and str(attn).startswith("safetyheads_"):  # never save our runtime attention function
-                config._attn_implementation = attn.removeprefix("safetyheads_")
-            model.save_pretrained(out, safe_serialization=True)
-        finally:
-            if attn:
-                config._attn_implementation = attn
-            if had:
-                setattr(config, CONFIG_KEY, previous)
-            else:
-                delattr(config, CONFIG_KEY)
+        save_with_record(model, None, out, CONFIG_KEY, history + [record] if history else record)
     if tokenizer is not None:
         tokenizer.save_pretrained(out)
     return out

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from safetyheads.families import decoder_layers, facts_for, family_of, model_shape
+from safetyheads.surgery import save_with_record
 from safetyheads.types import SafetyHeadsError
 
 COMPONENTS = ("attention", "mlp")
@@ -95,25 +96,7 @@ def save_swapped(model: nn.Module, tokenizer, out: str | Path, record: dict) -> 
     """Save the swapped model (safetensors, config with ``record`` under ``safetyheads_swap``, tokenizer)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    config = model.config
-    had = hasattr(config, CONFIG_KEY)
-    previous = getattr(config, CONFIG_KEY, None)
-    setattr(config, CONFIG_KEY, record)
-    attn = getattr(config, "_attn_implementation", None)
-    try:
-        if attn and str(attn).startswith("safetyheads_"):  # never save the runtime ablation's attention function
-            config._attn_implementation = attn.removeprefix("safetyheads_")
-        model.save_pretrained(out, safe_serialization=True)
-    finally:
-        if attn:
-            config._attn_implementation = attn
-        if had:
-            setattr(config, CONFIG_KEY, previous)
-        else:
-            delattr(config, CONFIG_KEY)
-    if tokenizer is not None:
-        tokenizer.save_pretrained(out)
-    return out
+    return save_with_record(model, tokenizer, out, CONFIG_KEY, record)
 
 
 def saved_swap(path: str | Path) -> dict | None:
