@@ -57,8 +57,10 @@ def continuation_logprobs(
     the left. Returns float64 tensors, one per pair, of the continuation's length.
     """
     device = next(model.parameters()).device
-    seqs: list[list[int]] = []
-    starts: list[int] = []
+    # Each pair is read off one forward over its sequence minus the last token (never an input). Pairs that
+    # need the same input share one forward: every one-token choice of a question is read at one position.
+    inputs: dict[tuple[int, ...], int] = {}
+    reads: list[tuple[int, int, list[int]] | None] = []  # (input index, first read position, targets)
     for ctx, cont in pairs:
         if not ctx:
             raise ValueError("continuation_logprobs needs a non-empty context (use a start token)")
@@ -67,9 +69,22 @@ def continuation_logprobs(
         if max_length is not None and len(seq) > max_length:
             cut = len(seq) - max_length
             seq, start = seq[cut:], max(start - cut, 1)
-        seqs.append(seq)
-        starts.append(start)
-    out: list[torch.Tensor | None] = [None] * len(seqs)
+        if start >= len(seq):
+            reads.append(None)
+            continue
+        key = tuple(seq[:-1])
+        reads.append((inputs.setdefault(key, len(inputs)), start - 1, seq[start:]))
+    seqs = list(inputs)
+    # The first position whose logits each input needs (the earliest read among the pairs sharing it).
+    firsts = [len(s) for s in seqs]
+    for read in reads:
+        if read is not None:
+            firsts[read[0]] = min(firsts[read[0]], read[1])
+    readers: list[list[int]] = [[] for _ in seqs]
+    for k, read in enumerate(reads):
+        if read is not None:
+            readers[read[0]].append(k)
+    out: list[torch.Tensor] = [torch.zeros(0, dtype=torch.float64)] * len(reads)
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
@@ -79,17 +94,17 @@ def continuation_logprobs(
         for r, i in enumerate(idx):  # right padding: earlier positions never see the padding
             ids[r, : len(seqs[i])] = torch.as_tensor(seqs[i])
             mask[r, : len(seqs[i])] = 1
-        first = min(starts[i] for i in idx) - 1  # the first position whose logits are needed
-        keep = width - first
+        first = min(firsts[i] for i in idx)
         logits = model(
-            input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False, logits_to_keep=keep
+            input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False, logits_to_keep=width - first
         ).logits
         logprobs = logits.double().log_softmax(-1).cpu()  # position p of logprobs is sequence position first + p
         for r, i in enumerate(idx):
-            targets = torch.as_tensor(seqs[i][starts[i] :])
-            pos = torch.arange(starts[i] - 1, len(seqs[i]) - 1) - first
-            out[i] = logprobs[r, pos, targets] if len(targets) else torch.zeros(0, dtype=torch.float64)
-    return [t for t in out]  # type: ignore[misc]
+            for k in readers[i]:
+                _, pos0, targets = reads[k]  # type: ignore[misc]
+                pos = torch.arange(pos0, pos0 + len(targets)) - first
+                out[k] = logprobs[r, pos, torch.as_tensor(targets)]
+    return out
 
 
 def mean_nll(logprobs: torch.Tensor) -> float | None:
