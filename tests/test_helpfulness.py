@@ -108,6 +108,10 @@ def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypa
     assert main(args + ["--out", str(out)]) == 0  # resumed: nothing recomputed, same file
     assert json.loads((out / "helpfulness.json").read_text()) == result
     assert main(["helpfulness", "--model", model_dir, "--tasks", "nope", "--out", str(tmp_path / "x")]) == 2
+    alone = tmp_path / "alone"  # --no-base: the ablated model only, the same numbers
+    assert main(args + ["--no-base", "--out", str(alone)]) == 0
+    only = json.loads((alone / "helpfulness.json").read_text())
+    assert only == {k: v for k, v in result.items() if k != "base"}
 
 
 # ---------------------------------------------------------------------------------------- lm-eval adapter

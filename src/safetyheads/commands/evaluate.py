@@ -281,6 +281,9 @@ def helpfulness_cmd(
     ablation: c.Ablation = "ua-q",
     epsilon: c.Epsilon = c.DEFAULT_EPS,
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N items of each task.")] = None,
+    with_base: Annotated[
+        bool, typer.Option("--base/--no-base", help="With --heads, also score the unablated model.")
+    ] = True,
     batch_size: c.BatchSize = None,
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
@@ -295,7 +298,14 @@ def helpfulness_cmd(
     run = RunDir(out)
     run.check_settings(
         "helpfulness",
-        {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit},
+        {
+            "model": model,
+            "heads": heads,
+            "ablation": spec.kind.value,
+            "epsilon": spec.epsilon,
+            "limit": limit,
+            "base": with_base,
+        },
         results=["helpfulness.json"],
     )
     items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
@@ -303,19 +313,20 @@ def helpfulness_cmd(
         lm, tokenizer = c.load(model, device, dtype)
         run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype))
         chosen = c.chosen_heads(heads, lm, spec) or []
+        paired = bool(chosen) and with_base
         file = run.file("helpfulness.json")
         saved = json.loads(file.read_text()) if file.exists() else {}
         per_task: dict[str, dict] = {}
         for name, value in saved.items():  # resume: tasks already scored under the same settings
-            if name in MC_TASKS and (not chosen or name in saved.get("base", {})):
-                per_task[name] = {"ablated": value, **({"base": saved["base"][name]} if chosen else {})}
+            if name in MC_TASKS and (not paired or name in saved.get("base", {})):
+                per_task[name] = {"ablated": value, **({"base": saved["base"][name]} if paired else {})}
         size = batch_size or 8
         with Progress(enabled=True) as progress:
             todo = [n for n in names if n not in per_task]
             bar = progress.task("tasks", total=len(todo))
             for name in todo:
                 entry = {"ablated": evaluate_mc(lm, tokenizer, items[name], chosen, spec, size).as_dict()}
-                if chosen:
+                if paired:
                     entry["base"] = evaluate_mc(lm, tokenizer, items[name], None, None, size).as_dict()
                 per_task[name] = entry
                 write_json(file, arrange(per_task))
@@ -325,12 +336,12 @@ def helpfulness_cmd(
         table = Table(
             title="Helpfulness: zero-shot accuracy" + (f" with {format_heads(chosen)} ablated" if chosen else "")
         )
-        for col in ("task", "n", "accuracy", "acc_norm") + (("base accuracy", "base acc_norm") if chosen else ()):
+        for col in ("task", "n", "accuracy", "acc_norm") + (("base accuracy", "base acc_norm") if paired else ()):
             table.add_column(col, justify="right")
         for name in names:
             r = result[name]
             row = [name, str(r["n"]), f"{r['accuracy']:.3f}", f"{r['accuracy_norm']:.3f}"]
-            if chosen:
+            if paired:
                 b = result["base"][name]
                 row += [f"{b['accuracy']:.3f}", f"{b['accuracy_norm']:.3f}"]
             table.add_row(*row)
