@@ -39,6 +39,22 @@ def test_batched_continuation_logprobs_equal_one_forward_per_pair(family):
         torch.testing.assert_close(lp, direct_logprobs(model, ctx, cont), atol=1e-5, rtol=1e-5)
 
 
+def test_one_token_choices_of_one_context_share_a_forward():
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    ctx = tok("Question: is it?\nAnswer:").input_ids
+    pairs = [(ctx, [t]) for t in tok(" no yes").input_ids[:2]]
+    pairs += [(ctx, tok(" maybe so").input_ids), (tok("Other").input_ids, [5]), (ctx, [7])]
+    rows = []
+    hook = model.register_forward_hook(
+        lambda m, args, kwargs, out: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+    )
+    got = continuation_logprobs(model, pairs, batch_size=8)
+    hook.remove()
+    assert rows == [3]  # ctx (shared by the three one-token choices), ctx + " maybe s", "Other"
+    for (c, cont), lp in zip(pairs, got, strict=True):
+        torch.testing.assert_close(lp, direct_logprobs(model, c, cont), atol=1e-5, rtol=1e-5)
+
+
 def test_encode_pair_moves_trailing_spaces_to_the_continuation():
     tok = tiny_tokenizer()
     ctx, cont = encode_pair(tok, "Answer: ", "yes")

@@ -1,9 +1,11 @@
-"""``safetyheads demo``: a short end-to-end study on a built-in model, made of the regular commands.
+"""``safetyheads demo``: the whole study on the safety-tuned model, made of the regular commands.
 
-It runs, in one run directory: per-query Ships over AdvBench attribution prompts, a Sahara group, the keyword
-ASR (with coherence) on AdvBench evaluation prompts with and without that group ablated, ARC-Easy/BoolQ
-helpfulness with and without it, and the HTML report. Each step is the command a user would run by hand,
-so the run directory resumes like any other.
+In one run directory it runs: per-query Ships over AdvBench attribution prompts; the paper's Sahara group and
+the contrastive (helpfulness-penalised) one; ASR, coherent ASR and degenerate rate on AdvBench evaluation
+prompts for no heads, each group and random groups of the same size; ARC-Easy/BoolQ helpfulness for each;
+``ua-q`` against ``sc`` on each Sahara group; Ships on the base model and the head overlap with the tuned
+model; the HTML report; and a summary table (``summary.json``, ``summary.md``). Each step is the command a
+user would run by hand, so an interrupted demo resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -20,71 +22,161 @@ from rich.table import Table
 from safetyheads.commands.common import console
 
 stdout = Console()
-
-
-def _default_model() -> str:
-    from safetyheads.model_cache import complete_entry
-
-    return "smollm2-135m-safety" if complete_entry("smollm2-135m-safety") is not None else "smollm2-135m-instruct"
+BASE_MODEL = "smollm2-135m-instruct"
+ORGANISM = "smollm2-135m-safety"
 
 
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/demo"),
-    model: Annotated[str | None, typer.Option("--model", help="Default: smollm2-135m-safety if built.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Default: smollm2-135m-safety (built on first use).")
+    ] = None,
     prompts: Annotated[int, typer.Option("--prompts", help="Attribution prompts for Ships and Sahara.")] = 4,
     steps: Annotated[int, typer.Option("--steps", help="Sahara steps (group size).")] = 3,
-    eval_limit: Annotated[int, typer.Option("--eval-limit", help="Evaluation prompts for ASR.")] = 20,
-    help_limit: Annotated[int, typer.Option("--help-limit", help="Items per helpfulness task.")] = 30,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 64,
+    eval_limit: Annotated[int, typer.Option("--eval-limit", help="Evaluation prompts for ASR.")] = 24,
+    help_limit: Annotated[int, typer.Option("--help-limit", help="Items per helpfulness task.")] = 40,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 48,
+    random_draws: Annotated[int, typer.Option("--random-draws", help="Random groups of the same size.")] = 5,
+    pool: Annotated[
+        int, typer.Option("--pool", help="Sahara searches the top N heads of its score's Ships ranking (0: all).")
+    ] = 30,
+    base_model: Annotated[
+        str | None, typer.Option("--base-model", help="Model to compare heads with (default: the organism's base).")
+    ] = None,
 ) -> None:
-    """Find a head group on a built-in model and measure what ablating it does (a few minutes on a CPU)."""
+    """Find safety heads in the safety-tuned model and measure what ablating them does, against controls."""
     from safetyheads.cli import main
+    from safetyheads.compare import read_run, top_k
+    from safetyheads.heads import parse_heads
+    from safetyheads.study import random_groups, read_row, write_summary
+    from safetyheads.types import Head
 
-    name = model or _default_model()
+    started = time.perf_counter()
+    times: dict[str, float] = {}
+    name = model or ORGANISM
+    if name == ORGANISM:
+        from safetyheads.organism import build
+
+        t0 = time.perf_counter()
+        build(log=console.print)
+        times["organism"] = time.perf_counter() - t0
+    compare_with = base_model or (BASE_MODEL if name == ORGANISM else None)
     out.mkdir(parents=True, exist_ok=True)
     common = ["--model", name, "--template", "chat"]
-    started = time.perf_counter()
+    n_stages = 6 + (2 if compare_with else 0)
+    counter = iter(range(1, n_stages + 1))
 
-    def step(title: str, argv: list[str]) -> None:
-        console.rule(f"[bold]{title}")
-        t0 = time.perf_counter()
+    def run(argv: list[str]) -> None:
         code = main(argv)
         if code != 0:
             raise typer.Exit(code)
-        console.print(f"{title}: {time.perf_counter() - t0:.0f} s")
+
+    def stage(title: str, work) -> None:
+        console.rule(f"[bold]{next(counter)}/{n_stages} {title}")
+        t0 = time.perf_counter()
+        work()
+        times[title] = time.perf_counter() - t0
+        console.print(f"{title}: {times[title]:.0f} s")
+
+    def group_of(folder: str) -> list[str]:
+        saved = json.loads((out / folder / "sahara.json").read_text())
+        return [f"{layer}-{head}" for layer, head in saved["group"]]
 
     attribution = ["--dataset", "advbench:attribution", "--limit", str(prompts)]
-    step("1/6 per-query Ships", ["ships", *common, *attribution, "--out", str(out / "ships")])
-    step("2/6 Sahara", ["sahara", *common, *attribution, "--steps", str(steps), "--out", str(out / "sahara")])
-    group = ",".join(
-        f"{layer}-{head}" for layer, head in json.loads((out / "sahara" / "sahara.json").read_text())["group"]
-    )
-    evaluation = [
-        "--dataset",
-        "advbench:evaluation",
-        "--limit",
-        str(eval_limit),
-        "--max-new-tokens",
-        str(max_new_tokens),
-    ]
-    step("3/6 ASR, no heads ablated", ["eval", *common, *evaluation, "--out", str(out / "eval_base")])
-    step(f"4/6 ASR, Sahara group {group} ablated",
-         ["eval", *common, *evaluation, "--heads", group, "--out", str(out / "eval_sahara")])  # fmt: skip
-    step("5/6 helpfulness", ["helpfulness", "--model", name, "--heads", group, "--tasks", "arc_easy,boolq",
-                             "--limit", str(help_limit), "--out", str(out / "helpfulness")])  # fmt: skip
-    step("6/6 report", ["report", str(out)])
+    sahara = [*common, *attribution, "--steps", str(steps)]
+    ships = ["ships", *common, *attribution, "--score", "contrastive", "--out", str(out / "ships")]
+    stage("per-query Ships, harmful and harmless prompts", lambda: run(ships))
 
-    table = Table(title=f"demo on {name}: Sahara group {group} (ua-q)")
-    for col in ("measure", "base", "group ablated"):
+    def candidates(column: str) -> list[str]:
+        if pool <= 0:
+            return []
+        ranked = top_k(read_run(out / "ships", column).values(), pool)
+        return ["--heads", ",".join(str(h) for h in ranked)]
+
+    stage("Sahara (paper)", lambda: run(["sahara", *sahara, *candidates("kl_mean"), "--out", str(out / "sahara")]))
+    stage("Sahara (contrastive)", lambda: run(["sahara", *sahara, *candidates("mean"), "--objective", "contrastive",
+                                               "--out", str(out / "sahara_contrastive")]))  # fmt: skip
+    groups = {"sahara": group_of("sahara"), "contrastive": group_of("sahara_contrastive")}
+    shape = read_run(out / "ships").shape
+    every_head = [Head(layer, h) for layer in range(shape[0]) for h in range(shape[1])]
+    found = parse_heads([h for g in groups.values() for h in g])
+    for d, group in enumerate(random_groups(every_head, steps, random_draws, seed=0, exclude=found), 1):
+        groups[f"random{d}"] = [str(h) for h in group]
+
+    # (run-folder suffix, kind, heads, ablation)
+    conditions: list[tuple[str, str, list[str], str]] = [("base", "base", [], "ua-q")]
+    conditions += [(g, "sahara", groups[g], "ua-q") for g in ("sahara", "contrastive")]
+    conditions += [(f"{g}_sc", "variant", groups[g], "sc") for g in ("sahara", "contrastive")]
+    conditions += [(g, "random", heads, "ua-q") for g, heads in groups.items() if g.startswith("random")]
+    evaluation = ["--dataset", "advbench:evaluation", "--limit", str(eval_limit),
+                  "--max-new-tokens", str(max_new_tokens), "--batch-size", str(min(eval_limit, 32))]  # fmt: skip
+    helpful = ["--tasks", "arc_easy,boolq", "--limit", str(help_limit)]
+
+    def ablation(heads: list[str], kind: str) -> list[str]:
+        return ["--heads", ",".join(heads), "--ablation", kind] if heads else []
+
+    def evals() -> None:
+        for suffix, _, heads, kind in conditions:
+            run(["eval", *common, *evaluation, *ablation(heads, kind), "--out", str(out / f"eval_{suffix}")])
+
+    def helpfulness() -> None:  # for every condition but the sc variants
+        for suffix, _, heads, kind in (c for c in conditions if c[1] != "variant"):
+            extra = [*ablation(heads, kind), "--no-base"] if heads else []
+            run(["helpfulness", "--model", name, *helpful, *extra, "--out", str(out / f"helpfulness_{suffix}")])
+
+    stage(f"ASR for {len(conditions)} conditions", evals)
+    stage(f"helpfulness for {len(conditions)} conditions", helpfulness)
+    overlap = None
+    if compare_with:
+        stage("Ships on the base model", lambda: run(["ships", "--model", compare_with, "--template", "chat",
+                                                      *attribution, "--out", str(out / "ships_base")]))  # fmt: skip
+        compare = ["compare", str(out / "ships_base"), str(out / "ships"), "--column", "kl_mean",
+                   "--out", str(out / "compare")]  # fmt: skip
+        stage("head overlap, base vs tuned", lambda: run(compare))
+        overlap = json.loads((out / "compare" / "compare.json").read_text())
+    stage("report", lambda: run(["report", str(out)]))
+
+    rows = [read_row(c, kind, out / f"eval_{c}", out / f"helpfulness_{c}") for c, kind, _, _ in conditions]
+    times["total"] = time.perf_counter() - started
+    summary = write_summary(
+        out,
+        rows,
+        {"model": name, "groups": groups, "overlap": overlap, "times_s": times, "base_model": compare_with},
+    )
+    print_summary(name, rows, summary)
+    console.print(f"demo finished in {times['total'] / 60:.1f} min; report: {out / 'report.html'}")
+
+
+def print_summary(name: str, rows, summary: dict) -> None:
+    table = Table(title=f"demo on {name}: AdvBench evaluation prompts and zero-shot helpfulness")
+    for col in ("condition", "heads", "ablation", "ASR", "coherent ASR", "degenerate", "ARC-Easy", "BoolQ"):
         table.add_column(col, justify="right")
-    base = json.loads((out / "eval_base" / "eval_summary.json").read_text())
-    abl = json.loads((out / "eval_sahara" / "eval_summary.json").read_text())
-    for key in ("asr", "asr_coherent", "degenerate_rate"):
-        table.add_row(key, f"{base[key]:.2f}", f"{abl[key]:.2f}")
-    helpful = json.loads((out / "helpfulness" / "helpfulness.json").read_text())
-    for task in ("arc_easy", "boolq"):
-        if task in helpful and task in helpful.get("base", {}):
-            table.add_row(f"{task} accuracy", f"{helpful['base'][task]['accuracy']:.2f}",
-                          f"{helpful[task]['accuracy']:.2f}")  # fmt: skip
+    for r in rows:
+        table.add_row(
+            r.name,
+            r.heads,
+            r.ablation or "-",
+            f"{r.asr:.2f}",
+            f"{r.asr_coherent:.2f}",
+            f"{r.degenerate_rate:.2f}",
+            *(f"{r.helpfulness[t]:.3f}" if t in r.helpfulness else "-" for t in ("arc_easy", "boolq")),
+        )
     stdout.print(table)
-    console.print(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min; report: {out / 'report.html'}")
+    finding = summary["finding"]
+    random_gain = finding["random_mean_coherent_gain"]
+    stdout.print(f"random groups: mean coherent-ASR gain {random_gain:+.2f}" if random_gain is not None else "")
+    for group, v in finding["groups"].items():
+        ratio = f"{v['ratio_to_random']:.1f}x random" if v["ratio_to_random"] is not None else "random gain <= 0"
+        drops = ", ".join(f"{t} {-d:+.3f}" for t, d in v["helpfulness_drop"].items())
+        met = "finding met" if v["finding_met"] else "finding not met"
+        stdout.print(f"{group} ({v['heads']}): coherent-ASR gain {v['coherent_gain']:+.2f} ({ratio}); {drops}: {met}")
+    overlap = summary.get("overlap")
+    if overlap:
+        stdout.print(f"base vs tuned heads: {overlap_line(overlap)}")
+
+
+def overlap_line(overlap: dict) -> str:
+    parts = [f"Jaccard@{o['k']} {o['jaccard']:.2f} (chance {o['jaccard_chance']:.2f})" for o in overlap["overlap"]]
+    if overlap.get("spearman") is not None:
+        parts.append(f"Spearman {overlap['spearman']:.2f}")
+    return ", ".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,11 +44,14 @@ def build_cmd(
     method: Annotated[str, typer.Option("--method", help="lora (attention projections) or full.")] = "lora",
     epochs: Annotated[int, typer.Option("--epochs")] = Recipe.epochs,
     seed: Annotated[int, typer.Option("--seed")] = Recipe.seed,
-    learning_rate: Annotated[float | None, typer.Option("--lr", help="Default: 2e-4 (lora), 2e-5 (full).")] = None,
+    learning_rate: Annotated[float | None, typer.Option("--lr", help="Default: 3e-4 (lora), 2e-5 (full).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the model and card here instead of the cache.")
+    ] = None,
 ) -> None:
     """Safety-tune the built-in model (seeded SFT) and cache it as smollm2-135m-safety, with its card."""
-    lr = learning_rate if learning_rate is not None else (2e-4 if method == "lora" else 2e-5)
+    lr = learning_rate if learning_rate is not None else (Recipe.learning_rate if method == "lora" else 2e-5)
     recipe = Recipe(seed=seed, method=method, epochs=epochs, learning_rate=lr)
-    path = build(recipe, force=force, log=console.print)
+    path = build(recipe, force=force, log=console.print, out=out)
     print_card(json.loads((path / CARD_FILE).read_text()))
-    console.print(f"use it with --model {ORGANISM}; card: {path / CARD_FILE}")
+    console.print(f"use it with --model {out if out is not None else ORGANISM}; card: {path / CARD_FILE}")
