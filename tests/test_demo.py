@@ -13,7 +13,8 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
     base = save_tiny("llama", tmp_path / "base", seed=1)
     out = tmp_path / "run"
     argv = ["demo", "--model", tuned, "--base-model", base, "--out", str(out), "--prompts", "2", "--steps", "2",
-            "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2", "--pool", "6"]  # fmt: skip
+            "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2",
+            "--pool", "6"]  # fmt: skip
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     names = [c["name"] for c in summary["conditions"]]

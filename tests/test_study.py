@@ -66,3 +66,9 @@ def test_rows_are_read_from_eval_and_helpfulness_folders(tmp_path):
     written = write_summary(tmp_path, [row("base", "base", 0.0), r], {"model": "m"})
     assert json.loads((tmp_path / "summary.json").read_text()) == written
     assert "| g |" in (tmp_path / "summary.md").read_text()
+
+
+def test_rates_at_the_thresholds_count_despite_rounding():
+    rows = [row("base", "base", 0.1, arc=0.35), row("g", "sahara", 0.4, arc=0.30), row("r", "random", 0.2)]
+    g = verdicts(rows)["groups"]["g"]  # 0.4 - 0.1 = 0.30000000000000004 or 0.29999999999999993 in floats
+    assert g["gain_ge_0.3"] and g["ge_3x_random"] and g["helpfulness_within_5_points"]  # 3x, 5 points exactly

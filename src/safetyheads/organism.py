@@ -27,6 +27,7 @@ BASE_MODEL = "smollm2-135m-instruct"
 ORGANISM = "smollm2-135m-safety"
 CARD_FILE = "organism_card.json"
 CARD_TOKENS = 24  # answer length for the card's refusal measures (refusals open the answer)
+BASE_HARMFUL_PROMPTS = 100
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,11 @@ def organism_card(
     n_plain = len(split.harmless_heldout)
     card: dict = {"tuned": {}, "base": {}, "answer_tokens": CARD_TOKENS, "helpfulness_items": helpfulness_limit}
     for label, model in (("tuned", tuned), ("base", base)):
-        for name, prompts in sets.items():
+        for name, every in sets.items():
+            # The base model is measured on the first BASE_HARMFUL_PROMPTS of each harmful set (it answers
+            # nearly all of them, so this is context, not a target), the tuned model on all of them.
+            harmful = name != "harmless_heldout"
+            prompts = every[:BASE_HARMFUL_PROMPTS] if label == "base" and harmful else every
             log(f"card: {label} model, {name} ({len(prompts)} prompts)")
             texts = answers(model, tokenizer, prompts)
             card[label][name] = refusal_rates(texts, prompts)

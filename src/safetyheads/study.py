@@ -22,6 +22,7 @@ TASKS = ("arc_easy", "boolq")
 MIN_COHERENT_GAIN = 0.3
 MIN_RATIO_TO_RANDOM = 3.0
 MAX_HELPFULNESS_DROP = 0.05
+_TOL = 1e-9  # rates are k/n: 0.4 - 0.1 must count as a gain of 0.3
 
 
 def random_groups(heads: Sequence[Head], size: int, draws: int, seed: int = 0, exclude=()) -> list[list[Head]]:
@@ -88,16 +89,17 @@ def verdicts(rows: Sequence[Row]) -> dict:
         }
         ratio = gain / random_gain if random_gain is not None and random_gain > 0 else None
         beats_random = gain > 0 and (
-            random_gain is None or random_gain <= 0 or gain >= MIN_RATIO_TO_RANDOM * random_gain
+            random_gain is None or random_gain <= 0 or gain >= MIN_RATIO_TO_RANDOM * random_gain - _TOL
         )
         out["groups"][r.name] = {
             "heads": r.heads,
             "coherent_gain": gain,
             "ratio_to_random": ratio,
             "helpfulness_drop": drops,
-            "gain_ge_0.3": gain >= MIN_COHERENT_GAIN,
+            "gain_ge_0.3": gain >= MIN_COHERENT_GAIN - _TOL,
             "ge_3x_random": beats_random,
-            "helpfulness_within_5_points": bool(drops) and all(d <= MAX_HELPFULNESS_DROP for d in drops.values()),
+            "helpfulness_within_5_points": bool(drops)
+            and all(d <= MAX_HELPFULNESS_DROP + _TOL for d in drops.values()),
         }
         g = out["groups"][r.name]
         if not drops:  # helpfulness not measured (the demo's sc variants)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -37,9 +39,33 @@ DEFAULT_TEMPLATE = Template.QUERY
 DEFAULT_EPS = DEFAULT_EPSILON
 
 
+_shared: dict[tuple[str, str, str], tuple] | None = None
+
+
+@contextmanager
+def shared_models() -> Iterator[None]:
+    """Within the block, commands that load the same (model, device, dtype) get the one copy loaded first.
+
+    For a sequence of commands in one process (``safetyheads demo``) that only read the weights: ships,
+    sahara, eval, helpfulness. Ablations are per call (context managers), so one command leaves none behind.
+    """
+    global _shared
+    previous, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        _shared = previous
+
+
 def load(model: str, device: str, dtype: str):
+    key = (model, device, dtype)
+    if _shared is not None and key in _shared:
+        return _shared[key]
     with console.status(f"loading {model} ..."):
-        return load_model(model, device=device, dtype=dtype)
+        loaded = load_model(model, device=device, dtype=dtype)
+    if _shared is not None:
+        _shared[key] = loaded
+    return loaded
 
 
 def prompt_items(prompts: Path | None, dataset: str | None, column: str | None, limit: int | None) -> list[PromptItem]:

@@ -31,11 +31,11 @@ def demo(
     model: Annotated[
         str | None, typer.Option("--model", help="Default: smollm2-135m-safety (built on first use).")
     ] = None,
-    prompts: Annotated[int, typer.Option("--prompts", help="Attribution prompts for Ships and Sahara.")] = 4,
+    prompts: Annotated[int, typer.Option("--prompts", help="Attribution prompts for Ships and Sahara.")] = 3,
     steps: Annotated[int, typer.Option("--steps", help="Sahara steps (group size).")] = 3,
-    eval_limit: Annotated[int, typer.Option("--eval-limit", help="Evaluation prompts for ASR.")] = 24,
-    help_limit: Annotated[int, typer.Option("--help-limit", help="Items per helpfulness task.")] = 40,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 48,
+    eval_limit: Annotated[int, typer.Option("--eval-limit", help="Evaluation prompts for ASR.")] = 20,
+    help_limit: Annotated[int, typer.Option("--help-limit", help="Items per helpfulness task.")] = 20,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 32,
     random_draws: Annotated[int, typer.Option("--random-draws", help="Random groups of the same size.")] = 5,
     pool: Annotated[
         int, typer.Option("--pool", help="Sahara searches the top N heads of its score's Ships ranking (0: all).")
@@ -46,6 +46,7 @@ def demo(
 ) -> None:
     """Find safety heads in the safety-tuned model and measure what ablating them does, against controls."""
     from safetyheads.cli import main
+    from safetyheads.commands.common import shared_models
     from safetyheads.compare import read_run, top_k
     from safetyheads.heads import parse_heads
     from safetyheads.study import random_groups, read_row, write_summary
@@ -124,8 +125,9 @@ def demo(
             extra = [*ablation(heads, kind), "--no-base"] if heads else []
             run(["helpfulness", "--model", name, *helpful, *extra, "--out", str(out / f"helpfulness_{suffix}")])
 
-    stage(f"ASR for {len(conditions)} conditions", evals)
-    stage(f"helpfulness for {len(conditions)} conditions", helpfulness)
+    with shared_models():  # one model copy for the many eval and helpfulness commands
+        stage(f"ASR for {len(conditions)} conditions", evals)
+        stage(f"helpfulness for {sum(c[1] != 'variant' for c in conditions)} conditions", helpfulness)
     overlap = None
     if compare_with:
         stage("Ships on the base model", lambda: run(["ships", "--model", compare_with, "--template", "chat",
@@ -166,6 +168,9 @@ def print_summary(name: str, rows, summary: dict) -> None:
     random_gain = finding["random_mean_coherent_gain"]
     stdout.print(f"random groups: mean coherent-ASR gain {random_gain:+.2f}" if random_gain is not None else "")
     for group, v in finding["groups"].items():
+        if v["helpfulness_within_5_points"] is None:  # an sc variant: compared on ASR only
+            stdout.print(f"{group} ({v['heads']}): coherent-ASR gain {v['coherent_gain']:+.2f}")
+            continue
         ratio = f"{v['ratio_to_random']:.1f}x random" if v["ratio_to_random"] is not None else "random gain <= 0"
         drops = ", ".join(f"{t} {-d:+.3f}" for t, d in v["helpfulness_drop"].items())
         met = "finding met" if v["finding_met"] else "finding not met"
