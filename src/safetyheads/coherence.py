@@ -75,15 +75,13 @@ def continuation_logprobs(
         key = tuple(seq[:-1])
         reads.append((inputs.setdefault(key, len(inputs)), start - 1, seq[start:]))
     seqs = list(inputs)
-    # The first position whose logits each input needs (the earliest read among the pairs sharing it).
-    firsts = [len(s) for s in seqs]
-    for read in reads:
-        if read is not None:
-            firsts[read[0]] = min(firsts[read[0]], read[1])
+    # Per input: the pairs read off it, and the first position whose logits they need.
     readers: list[list[int]] = [[] for _ in seqs]
+    firsts = [len(s) for s in seqs]
     for k, read in enumerate(reads):
         if read is not None:
             readers[read[0]].append(k)
+            firsts[read[0]] = min(firsts[read[0]], read[1])
     out: list[torch.Tensor] = [torch.zeros(0, dtype=torch.float64)] * len(reads)
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
     for b in range(0, len(order), batch_size):

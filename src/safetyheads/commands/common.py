@@ -46,8 +46,9 @@ _shared: dict[tuple[str, str, str], tuple] | None = None
 def shared_models() -> Iterator[None]:
     """Within the block, commands that load the same (model, device, dtype) get the one copy loaded first.
 
-    For a sequence of commands in one process (``safetyheads demo``) that only read the weights: ships,
-    sahara, eval, helpfulness. Ablations are per call (context managers), so one command leaves none behind.
+    For a sequence of commands in one process (``safetyheads demo``) that only read the weights and load
+    through ``load``: eval and helpfulness. Ablations are per call (context managers), so one command leaves
+    none behind.
     """
     global _shared
     previous, _shared = _shared, {}

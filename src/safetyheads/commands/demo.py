@@ -20,10 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from safetyheads.commands.common import console
+from safetyheads.organism import BASE_MODEL, ORGANISM
 
 stdout = Console()
-BASE_MODEL = "smollm2-135m-instruct"
-ORGANISM = "smollm2-135m-safety"
 
 
 def demo(
@@ -150,19 +149,13 @@ def demo(
 
 
 def print_summary(name: str, rows, summary: dict) -> None:
+    from safetyheads.study import COLUMNS
+
     table = Table(title=f"demo on {name}: AdvBench evaluation prompts and zero-shot helpfulness")
-    for col in ("condition", "heads", "ablation", "ASR", "coherent ASR", "degenerate", "ARC-Easy", "BoolQ"):
+    for col in COLUMNS:
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(
-            r.name,
-            r.heads,
-            r.ablation or "-",
-            f"{r.asr:.2f}",
-            f"{r.asr_coherent:.2f}",
-            f"{r.degenerate_rate:.2f}",
-            *(f"{r.helpfulness[t]:.3f}" if t in r.helpfulness else "-" for t in ("arc_easy", "boolq")),
-        )
+        table.add_row(*r.cells())
     stdout.print(table)
     finding = summary["finding"]
     random_gain = finding["random_mean_coherent_gain"]

@@ -298,14 +298,9 @@ def helpfulness_cmd(
     run = RunDir(out)
     run.check_settings(
         "helpfulness",
-        {
-            "model": model,
-            "heads": heads,
-            "ablation": spec.kind.value,
-            "epsilon": spec.epsilon,
-            "limit": limit,
-            "base": with_base,
-        },
+        # "base" only when off, so runs made before --no-base existed still resume
+        {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit}
+        | ({} if with_base else {"base": False}),
         results=["helpfulness.json"],
     )
     items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
