@@ -177,6 +177,15 @@ def test_harmless_questions():
     assert not harmful & set(ds.harmless_questions())
 
 
+def test_harmless_questions_can_skip_the_scored_items():
+    later = ds.harmless_questions(60, skip=100)
+    first_arc = {i.context for i in ds.load_mc_task("arc_easy", 100)}
+    assert not [q for q in later if f"Question: {q}\nAnswer:" in first_arc]
+    assert later[0] == ds.harmless_questions(skip=100)[0] != ds.harmless_questions(1)[0]
+    with pytest.raises(ds.SafetyHeadsError, match="skip"):
+        ds.harmless_questions(5, skip=-1)
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [

@@ -415,18 +415,21 @@ def load_mc_task(name: str, limit: int | None = None) -> list[MCItem]:
     return [_format_mc(key, row) for row in rows]
 
 
-def harmless_questions(limit: int | None = None) -> list[str]:
+def harmless_questions(limit: int | None = None, skip: int = 0) -> list[str]:
     """Plain, harmless questions from ARC-Easy, BoolQ and OpenBookQA, interleaved in that order.
 
     ARC-Easy and OpenBookQA questions are kept when they end with '?'; BoolQ questions (which have no
-    question mark) get one. Every question starts with a capital letter; duplicates are dropped.
+    question mark) get one. Every question starts with a capital letter; duplicates are dropped. ``skip``
+    leaves out the first rows of each task (for example the items a helpfulness score is measured on).
     """
     if limit is not None and limit < 0:
         raise SafetyHeadsError(f"limit must be >= 0, not {limit}")
+    if skip < 0:
+        raise SafetyHeadsError(f"skip must be >= 0, not {skip}")
     sources = [
-        [r["question"].strip() for r in _mc_rows("arc_easy")],
-        [r["question"].strip() + "?" for r in _mc_rows("boolq")],
-        [r["question_stem"].strip() for r in _mc_rows("openbookqa")],
+        [r["question"].strip() for r in _mc_rows("arc_easy")[skip:]],
+        [r["question"].strip() + "?" for r in _mc_rows("boolq")[skip:]],
+        [r["question_stem"].strip() for r in _mc_rows("openbookqa")[skip:]],
     ]
     sources = [[q[:1].upper() + q[1:] for q in qs if len(q) > 1 and q.endswith("?")] for qs in sources]
     out: list[str] = []
