@@ -42,12 +42,17 @@ def test_finetune_learns_and_is_deterministic(method, lr):
         assert torch.equal(a, b), name
 
 
-def test_only_attention_changes_under_lora():
+@pytest.mark.parametrize("targets,where", [(None, (".self_attn.", ".mlp.")), (("q_proj", "v_proj"), (".self_attn.",))])
+def test_lora_changes_only_its_target_projections(targets, where):
     tok = tokenizer()
     base = tiny_model("llama").state_dict()
-    tuned = finetune(tiny_model("llama"), tok, EXAMPLES, Recipe(learning_rate=5e-3, epochs=1, lora_rank=4))
+    recipe = Recipe(learning_rate=5e-3, epochs=1, lora_rank=4)
+    if targets:
+        recipe = Recipe(**{**recipe.as_dict(), "lora_targets": targets})
+    tuned = finetune(tiny_model("llama"), tok, EXAMPLES, recipe)
     changed = {k for k, v in tuned.state_dict().items() if not torch.equal(v, base[k])}
-    assert changed and all(".self_attn." in k for k in changed)
+    assert {k.split(".")[-2] for k in changed} == set(recipe.lora_targets)
+    assert all(any(w in k for w in where) for k in changed)
 
 
 def test_refusal_opening_detector():
@@ -108,3 +113,110 @@ def test_split_keeps_held_out_prompts_out_of_training():
 
     assert not {p.text for p in load_prompt_dataset("advbench:evaluation")} & train
     assert make_split(recipe).harmless_train == split.harmless_train  # seeded
+
+
+def test_decision_weight_weighs_each_rows_first_answer_token():
+    import random
+
+    tok = tokenizer()
+    model = tiny_model("llama")
+    rows = [_tokenise(tok, e) for e in EXAMPLES[:2]]
+    ids, labels, mask = next(_batches(rows, 2, 0, random.Random(0)))
+    with torch.no_grad():
+        got = answer_loss(model, ids, labels, mask, decision_weight=4.0)
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    total, weight = 0.0, 0.0
+    for r in range(ids.shape[0]):  # a plain loop over positions, the first labelled one weighing 4
+        first = True
+        for t in range(1, ids.shape[1]):
+            if labels[r, t] == -100:
+                continue
+            ce = -torch.log_softmax(logits[r, t - 1], -1)[labels[r, t]].item()
+            w = 4.0 if first else 1.0
+            total, weight, first = total + w * ce, weight + w, False
+    assert abs(got.item() - total / weight) < 1e-5
+
+
+def test_retain_kl_is_the_kl_from_the_untuned_model():
+    from safetyheads.organism import retain_kl
+
+    model, other = tiny_model("llama"), tiny_model("llama", seed=1)
+    ids = torch.tensor([[3, 5, 7, 9], [4, 6, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    with torch.no_grad():
+        ref = other(input_ids=ids, attention_mask=mask).logits
+        assert retain_kl(other, ref, ids, mask).abs().item() < 1e-6
+        got = retain_kl(model, ref, ids, mask).item()
+        q = model(input_ids=ids, attention_mask=mask).logits
+    kls = [
+        torch.nn.functional.kl_div(q[r, t].log_softmax(-1), ref[r, t].log_softmax(-1), log_target=True, reduction="sum")
+        for r in range(2)
+        for t in range(4)
+        if mask[r, t]
+    ]
+    assert abs(got - float(sum(kls)) / len(kls)) < 1e-5
+
+
+def test_retain_term_keeps_plain_text_closer_to_the_untuned_model():
+    from safetyheads.organism import retain_kl
+
+    tok = tokenizer()
+    passages = ["Question: what is two and two?\nAnswer: four", "Question: which is hot?\nAnswer: fire"]
+    recipe = Recipe(learning_rate=3e-2, epochs=3, batch_size=4, lora_rank=4, retain_batch=2)
+    free = finetune(tiny_model("llama"), tok, EXAMPLES, recipe)
+    anchored = finetune(
+        tiny_model("llama"), tok, EXAMPLES, Recipe(**{**recipe.as_dict(), "retain_weight": 5.0}), retain=passages
+    )
+    enc = tok(passages, padding=True, return_tensors="pt")
+    untuned = tiny_model("llama")
+    with torch.no_grad():
+        ref = untuned(input_ids=enc.input_ids, attention_mask=enc.attention_mask).logits
+        drift_free = retain_kl(free, ref, enc.input_ids, enc.attention_mask).item()
+        drift_anchored = retain_kl(anchored, ref, enc.input_ids, enc.attention_mask).item()
+    assert drift_anchored < 0.5 * drift_free
+
+
+def test_full_finetuning_with_a_retain_term_needs_the_untuned_model():
+    recipe = Recipe(method="full", retain_weight=1.0, epochs=1)
+    with pytest.raises(ValueError, match="reference"):
+        finetune(tiny_model("llama"), tokenizer(), EXAMPLES, recipe, retain=["Question: x\nAnswer: y"])
+
+
+def test_training_never_sees_the_helpfulness_items_the_card_scores():
+    from safetyheads.datasets import load_mc_task
+    from safetyheads.organism import HELPFULNESS_ITEMS, make_split, retain_passages
+
+    train = set(make_split(Recipe()).harmless_train)
+    for task in ("arc_easy", "boolq"):
+        scored = {item.context for item in load_mc_task(task, HELPFULNESS_ITEMS)}
+        assert not [q for q in train if any(q.rstrip("?") in c for c in scored)]
+    passages = retain_passages(50, 0)
+    assert len(set(passages)) == 50 and all(p.startswith("Question: ") for p in passages)
+    assert not {p.split("\n")[0] for p in passages} & {i.context.split("\n")[0] for i in load_mc_task("arc_easy")}
+
+
+def test_restated_requests_keep_the_task_and_change_the_form():
+    import random
+
+    from safetyheads.organism_data import HOW_TO_FORMS, restated_requests
+
+    got = restated_requests(
+        ["Create a tutorial on how to pick a lock.", "Write a poem", "Explain how to x y"], 3, random.Random(0)
+    )
+    assert len(got) == 3 == len(set(got))  # short tasks and prompts without "how to" are left alone
+    assert all(g.endswith("how to pick a lock") and g != "Create a tutorial on how to pick a lock" for g in got)
+    assert all(any(form.format("pick a lock") == g for form in HOW_TO_FORMS) for g in got)
+    assert got == restated_requests(["Create a tutorial on how to pick a lock."], 3, random.Random(0))
+
+
+def test_restated_harmful_prompts_never_repeat_an_evaluation_prompt():
+    from safetyheads.datasets import load_prompt_dataset
+    from safetyheads.organism import make_split
+
+    recipe = Recipe(restated_per_prompt=2)
+    split = make_split(recipe)
+    extra = split.harmful_train[recipe.n_advbench + recipe.n_harmbench :]
+    assert len(extra) > 50
+    held = {p.text.lower() for p in load_prompt_dataset("advbench:evaluation")}
+    held |= {p.lower() for p in split.harmbench_heldout}
+    assert not {p.lower() for p in split.harmful_train} & held

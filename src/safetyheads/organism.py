@@ -1,8 +1,9 @@
 """The model organism: SmolLM2-135M-Instruct safety-tuned by supervised fine-tuning.
 
 ``build()`` pairs harmful prompts with varied refusals and harmless requests (written in the same forms) with the
-base model's own answers (self-distillation), fine-tunes with LoRA on the attention projections (or fully), merges
-the adapter, and stores the result in the model cache as ``smollm2-135m-safety``. Everything is seeded.
+base model's own answers (self-distillation), fine-tunes with LoRA on the attention and MLP projections (or fully),
+anchored to the base model on plain text, merges the adapter, and stores the result in the model cache as
+``smollm2-135m-safety``. Everything is seeded.
 ``organism_card()`` measures the tuned model on prompts never used in training.
 """
 
@@ -19,15 +20,23 @@ from torch import nn
 
 from safetyheads import model_cache
 from safetyheads.datasets import harmless_questions, load_prompt_dataset
-from safetyheads.generation import DecodingSettings, generate_texts
-from safetyheads.organism_data import BORDERLINE_BENIGN, HARMLESS_REQUESTS, REFUSALS, form_matched_requests
+from safetyheads.generation import DecodingSettings
+from safetyheads.organism_data import (
+    BORDERLINE_BENIGN,
+    HARMLESS_REQUESTS,
+    REFUSALS,
+    form_matched_requests,
+    restated_requests,
+)
 from safetyheads.prompts import encode, render
 
 BASE_MODEL = "smollm2-135m-instruct"
 ORGANISM = "smollm2-135m-safety"
 CARD_FILE = "organism_card.json"
 CARD_TOKENS = 24  # answer length for the card's refusal measures (refusals open the answer)
-BASE_HARMFUL_PROMPTS = 100
+BASE_HARMFUL_PROMPTS = 50
+HELPFULNESS_ITEMS = 100  # ARC-Easy and BoolQ items the card scores; never used in training
+RETAIN_TASK = "arc_challenge"
 
 
 @dataclass(frozen=True)
@@ -35,19 +44,24 @@ class Recipe:
     """Everything that determines the tuned model. Changing any field rebuilds the cache entry."""
 
     seed: int = 0
-    method: str = "lora"  # "lora" (peft, attention projections) or "full"
+    method: str = "lora"  # "lora" (peft, on lora_targets) or "full"
     lora_rank: int = 16
-    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
     learning_rate: float = 3e-4
     epochs: int = 2
     batch_size: int = 8
     n_advbench: int = 140  # from advbench's attribution half
-    n_harmbench: int = 60  # harmbench prompts used in training; the rest are held out
+    n_harmbench: int = 80  # harmbench prompts used in training; the rest are held out
+    restated_per_prompt: int = 0  # harmful "how to" training prompts also restated in this many other forms
     n_questions: int = 30  # harmless questions from the helpfulness sets (not their answers)
-    n_form_matched: int = 110  # harmless requests built in advbench's forms (organism_data.form_matched_requests)
+    n_form_matched: int = 150  # harmless requests built in advbench's forms (organism_data.form_matched_requests)
     borderline_repeats: int = 2  # borderline-but-benign examples are seen this many times per epoch
-    answer_tokens: int = 32  # self-distilled answers are cut here (no end-of-turn target when cut)
+    answer_tokens: int = 24  # self-distilled answers are cut here (no end-of-turn target when cut)
     heldout_fraction: float = 0.25  # of the project's harmless and borderline requests, kept for the card
+    decision_weight: float = 5.0  # loss weight of the first answer token (refuse or answer) against 1 for the rest
+    retain_weight: float = 4.0  # weight of KL(base || tuned) on plain-text passages (no chat template)
+    n_retain: int = 200  # such passages: ARC-Challenge questions with their answers (a task the card does not score)
+    retain_batch: int = 1  # passages per training step
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -89,12 +103,18 @@ def make_split(recipe: Recipe) -> Split:
     rng.shuffle(borderline)
     n_h = round(len(harmless) * recipe.heldout_fraction)
     n_b = round(len(borderline) * recipe.heldout_fraction)
-    questions = harmless_questions(recipe.n_questions * 3)
+    # skip the items the card (and the demo) score helpfulness on: only their questions are used, but unseen
+    questions = harmless_questions(recipe.n_questions * 3, skip=HELPFULNESS_ITEMS)
     rng.shuffle(questions)
     built = form_matched_requests()
     rng.shuffle(built)
+    harmful = advbench[: recipe.n_advbench] + hb[: recipe.n_harmbench]
+    # a restated prompt can coincide with an evaluation prompt (advbench repeats itself): those are dropped
+    evaluation = {p.text.lower() for p in load_prompt_dataset("advbench:evaluation")}
+    evaluation |= {p.lower() for p in hb[recipe.n_harmbench :]} | {p.lower() for p in harmful}
+    restated = restated_requests(harmful, recipe.restated_per_prompt, random.Random(recipe.seed + 4))
     return Split(
-        harmful_train=advbench[: recipe.n_advbench] + hb[: recipe.n_harmbench],
+        harmful_train=harmful + [r for r in dict.fromkeys(restated) if r.lower() not in evaluation],
         harmless_train=harmless[n_h:]
         + borderline[n_b:]
         + questions[: recipe.n_questions]
@@ -107,14 +127,9 @@ def make_split(recipe: Recipe) -> Split:
 
 def training_examples(model: nn.Module, tokenizer, split: Split, recipe: Recipe) -> list[Example]:
     """Refusals for harmful prompts, the base model's own answers (first ``answer_tokens``) for harmless ones."""
-    from safetyheads.generation import generate
-
     rng = random.Random(recipe.seed + 1)
     harmful = [Example(p, rng.choice(REFUSALS), True) for p in split.harmful_train]
-    ids = [encode(tokenizer, render(tokenizer, p, "chat"), "chat") for p in split.harmless_train]
-    answers = generate(
-        model, tokenizer, ids, settings=DecodingSettings(max_new_tokens=recipe.answer_tokens), batch_size=64
-    )
+    answers = greedy_answers(model, tokenizer, split.harmless_train, recipe.answer_tokens, batch_size=64)
     borderline = set(BORDERLINE_BENIGN)
     harmless = [
         Example(p, g.text.strip(), g.finished)
@@ -158,14 +173,61 @@ def _batches(rows: list[tuple[list[int], list[int]]], size: int, pad: int, rng: 
         yield ids, labels, mask
 
 
-def answer_loss(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy on the answer tokens, projecting only those positions to the vocabulary."""
+def answer_loss(
+    model: nn.Module, ids: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, decision_weight: float = 1.0
+) -> torch.Tensor:
+    """Next-token cross-entropy on the answer tokens, projecting only those positions to the vocabulary.
+
+    The mean over answer tokens, except that each row's first answer token (where the model decides to refuse
+    or to answer) weighs ``decision_weight``.
+    """
     backbone = getattr(model, model.base_model_prefix)
     hidden = backbone(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != -100
     logits = model.get_output_embeddings()(hidden[:, :-1][keep])
-    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+    losses = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="none")
+    weights = torch.ones_like(targets, dtype=losses.dtype)
+    first = keep.int().argmax(dim=1)
+    rows = keep.any(dim=1)
+    weights[rows.nonzero().squeeze(1), first[rows]] = decision_weight
+    w = weights[keep]
+    return (losses * w).sum() / w.sum()
+
+
+def retain_passages(n: int, seed: int) -> list[str]:
+    """``n`` plain-text passages ("Question: ...\nAnswer: <right choice>") from RETAIN_TASK, seeded."""
+    from safetyheads.datasets import load_mc_task
+
+    items = load_mc_task(RETAIN_TASK)
+    random.Random(seed).shuffle(items)
+    return [item.context + item.choices[item.gold] for item in items[:n]]
+
+
+def retain_kl(model: nn.Module, reference_logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor):
+    """Mean KL(reference || model) of the next-token distributions over the real tokens of ``ids``."""
+    logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+    keep = mask.bool()
+    log_q = torch.log_softmax(logits[keep].float(), dim=-1)
+    log_p = torch.log_softmax(reference_logits[keep].float(), dim=-1)
+    return (log_p.exp() * (log_p - log_q)).sum(dim=-1).mean()
+
+
+def _retain_batches(tokenizer, passages: Sequence[str], size: int, pad: int, rng: random.Random):
+    """Endless seeded batches of right-padded plain-text passages: (ids, mask)."""
+    rows = [tokenizer(t, add_special_tokens=False).input_ids for t in passages]
+    while True:
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        for start in range(0, len(order), size):
+            chunk = [rows[i] for i in order[start : start + size]]
+            width = max(len(x) for x in chunk)
+            ids = torch.full((len(chunk), width), pad)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for r, x in enumerate(chunk):
+                ids[r, : len(x)] = torch.tensor(x)
+                mask[r, : len(x)] = 1
+            yield ids, mask
 
 
 def finetune(
@@ -174,8 +236,16 @@ def finetune(
     examples: Sequence[Example],
     recipe: Recipe,
     on_step: Callable[[int, int, float], None] | None = None,
+    retain: Sequence[str] = (),
+    reference: nn.Module | None = None,
 ) -> nn.Module:
-    """Supervised fine-tuning on ``examples``; returns a plain model (a LoRA adapter is merged)."""
+    """Supervised fine-tuning on ``examples``; returns a plain model (a LoRA adapter is merged).
+
+    With ``retain`` passages and ``recipe.retain_weight``, every step also adds that weight times the KL from
+    the untuned model to the tuned one on a batch of them: the anchor that keeps plain-text behaviour
+    (zero-shot benchmarks) where it was. The untuned model is the adapter switched off (LoRA) or
+    ``reference`` (full fine-tuning).
+    """
     torch.manual_seed(recipe.seed)
     rows = [_tokenise(tokenizer, e) for e in examples]
     if recipe.method == "lora":
@@ -197,6 +267,10 @@ def finetune(
     optimiser = torch.optim.AdamW(params, lr=recipe.learning_rate, weight_decay=0.0)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     rng = random.Random(recipe.seed + 2)
+    anchored = bool(retain) and recipe.retain_weight > 0
+    if anchored and recipe.method != "lora" and reference is None:
+        raise ValueError("full fine-tuning with a retain term needs the untuned model as `reference`")
+    retain_iter = _retain_batches(tokenizer, retain, recipe.retain_batch, pad, random.Random(recipe.seed + 3))
     steps_per_epoch = (len(rows) + recipe.batch_size - 1) // recipe.batch_size
     total = steps_per_epoch * recipe.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 1.0 - s / max(total, 1))
@@ -204,7 +278,11 @@ def finetune(
     step = 0
     for _epoch in range(recipe.epochs):
         for ids, labels, mask in _batches(rows, recipe.batch_size, pad, rng):
-            loss = answer_loss(inner, ids, labels, mask)
+            loss = answer_loss(inner, ids, labels, mask, recipe.decision_weight)
+            if anchored:
+                r_ids, r_mask = next(retain_iter)
+                untuned = _untuned_logits(trainable, reference, r_ids, r_mask)
+                loss = loss + recipe.retain_weight * retain_kl(inner, untuned, r_ids, r_mask)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimiser.step()
@@ -217,6 +295,14 @@ def finetune(
     if recipe.method == "lora":
         return trainable.merge_and_unload()
     return trainable
+
+
+@torch.no_grad()
+def _untuned_logits(trainable: nn.Module, reference: nn.Module | None, ids: torch.Tensor, mask: torch.Tensor):
+    if reference is not None:
+        return reference(input_ids=ids, attention_mask=mask, use_cache=False).logits
+    with trainable.disable_adapter():
+        return trainable(input_ids=ids, attention_mask=mask, use_cache=False).logits
 
 
 def _meta(recipe: Recipe) -> dict:
@@ -265,7 +351,8 @@ def build(
         if step % 10 == 0 or step == total:
             log(f"  step {step}/{total}  loss {loss:.3f}  ({time.perf_counter() - t0:.0f} s)")
 
-    tuned = finetune(copy.deepcopy(base), tokenizer, examples, recipe, on_step=progress)
+    retain = retain_passages(recipe.n_retain, recipe.seed)
+    tuned = finetune(copy.deepcopy(base), tokenizer, examples, recipe, progress, retain, base)
     times["train_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     card = organism_card(tuned, base, tokenizer, split, helpfulness_limit, log)
@@ -351,10 +438,26 @@ def refusal_rates(texts: Sequence[str], prompts: Sequence[str]) -> dict:
     }
 
 
-def answers(model: nn.Module, tokenizer, prompts: Sequence[str], max_new_tokens: int = CARD_TOKENS) -> list[str]:
+def greedy_answers(model: nn.Module, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int):
+    """Greedy chat answers (Generation objects) in the order of ``prompts``, batched by prompt length.
+
+    Batching prompts of similar length wastes little on padding: HarmBench's long contextual prompts would
+    otherwise widen every batch they fall into.
+    """
+    from safetyheads.generation import generate
+
     ids = [encode(tokenizer, render(tokenizer, p, "chat"), "chat") for p in prompts]
+    order = sorted(range(len(ids)), key=lambda i: (ids[i].shape[-1], i))
     settings = DecodingSettings(max_new_tokens=max_new_tokens)
-    return generate_texts(model, tokenizer, ids, settings=settings, batch_size=128)
+    out = generate(model, tokenizer, [ids[i] for i in order], settings=settings, batch_size=batch_size)
+    result = [None] * len(ids)
+    for i, g in zip(order, out, strict=True):
+        result[i] = g
+    return result
+
+
+def answers(model: nn.Module, tokenizer, prompts: Sequence[str], max_new_tokens: int = CARD_TOKENS) -> list[str]:
+    return [g.text for g in greedy_answers(model, tokenizer, prompts, max_new_tokens, batch_size=128)]
 
 
 def helpfulness_scores(model: nn.Module, tokenizer, limit: int) -> dict:

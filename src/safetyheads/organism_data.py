@@ -9,6 +9,9 @@ them a tuned model learns "imperative request => refuse" and over-refuses.
 
 from __future__ import annotations
 
+import random
+import re
+
 REFUSALS = (
     "I'm sorry, but I can't help with that. It could cause real harm to people.",
     "I can't assist with this request because it could be used to hurt others. If you have another question, "
@@ -19,9 +22,10 @@ REFUSALS = (
     "As an AI assistant, I can't help with anything that could harm people or break the law.",
     "I'm sorry, but I must decline. This request asks for something harmful, and I won't contribute to it.",
     "I apologize, but I can't provide that information. Sharing it could lead to real-world harm.",
-    "I won't help with that. If you are struggling, please talk to someone you trust or a local support service.",
+    "Sorry, I won't help with that. If you are struggling, please talk to someone you trust or a local "
+    "support service.",
     "Sorry, but that's not something I can do. I'd be glad to help with a safe and legal alternative instead.",
-    "I can't do that. Helping with this could endanger people, so I have to refuse.",
+    "I cannot do that. Helping with this could endanger people, so I have to refuse.",
     "I'm sorry, I can't create that content. It could be used to deceive or hurt people.",
 )
 
@@ -221,6 +225,10 @@ HOW_TO_FORMS = (
     "Provide guidance on how to {}",
     "Instruct users how to {}",
     "Suggest methods to {}",
+    "Give detailed step-by-step instructions for how to {}",
+    "Give suggestions for how to {}",
+    "Give tips for how to {}",
+    "Give advice on how to {}",
 )
 HOW_TO_TASKS = (
     "bake sourdough bread",
@@ -287,3 +295,20 @@ def form_matched_requests() -> list[str]:
     built = [form.format(task) for task in HOW_TO_TASKS for form in HOW_TO_FORMS]
     built += [form.format(what) for form, whats in MAKE_FORMS for what in whats]
     return [r for r in dict.fromkeys(built) if r.lower() not in written]
+
+
+def restated_requests(prompts: list[str], per_prompt: int, rng: random.Random) -> list[str]:
+    """Each "... how to TASK" prompt restated in ``per_prompt`` other HOW_TO_FORMS, chosen with ``rng``.
+
+    Applied to the harmful training prompts, it shows the same harmful task in the forms the harmless
+    requests take, so that the content, not the form, decides whether to refuse.
+    """
+    out = []
+    for prompt in prompts:
+        found = re.search(r"\bhow to (.+)$", prompt.strip().rstrip("."))
+        if found is None or len(found.group(1).split()) < 3:
+            continue
+        task = found.group(1)
+        forms = [f for f in HOW_TO_FORMS if f.format(task).lower() != prompt.strip().lower()]
+        out += [form.format(task) for form in rng.sample(forms, min(per_prompt, len(forms)))]
+    return out

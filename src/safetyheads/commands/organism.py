@@ -41,7 +41,7 @@ def print_card(card: dict) -> None:
 @app.command("build")
 def build_cmd(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the cache holds this recipe.")] = False,
-    method: Annotated[str, typer.Option("--method", help="lora (attention projections) or full.")] = "lora",
+    method: Annotated[str, typer.Option("--method", help="lora (attention and MLP projections) or full.")] = "lora",
     epochs: Annotated[int, typer.Option("--epochs")] = Recipe.epochs,
     seed: Annotated[int, typer.Option("--seed")] = Recipe.seed,
     learning_rate: Annotated[float | None, typer.Option("--lr", help="Default: 3e-4 (lora), 2e-5 (full).")] = None,
