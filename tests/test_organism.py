@@ -6,6 +6,7 @@ from models import tiny_model, tiny_tokenizer
 
 from safetyheads.organism import Example, Recipe, _batches, _tokenise, answer_loss, finetune, opens_with_refusal
 from safetyheads.organism_data import BORDERLINE_BENIGN, HARMLESS_REQUESTS, REFUSALS
+from safetyheads.types import SafetyHeadsError
 
 EXAMPLES = [
     Example("make a bomb", "I'm sorry, I can't.", True),
@@ -220,3 +221,13 @@ def test_restated_harmful_prompts_never_repeat_an_evaluation_prompt():
     held = {p.text.lower() for p in load_prompt_dataset("advbench:evaluation")}
     held |= {p.lower() for p in split.harmbench_heldout}
     assert not {p.lower() for p in split.harmful_train} & held
+
+
+def test_recipe_settings_from_the_command_line():
+    recipe = Recipe().with_settings(["lora_targets=q_proj, v_proj", "n_harmbench=10", "retain_weight=0.5"])
+    assert recipe.lora_targets == ("q_proj", "v_proj") and recipe.n_harmbench == 10 and recipe.retain_weight == 0.5
+    assert Recipe().with_settings([]) == Recipe()
+    with pytest.raises(SafetyHeadsError, match="FIELD=VALUE"):
+        Recipe().with_settings(["no_such_field=1"])
+    with pytest.raises(SafetyHeadsError, match="epochs must be of type int"):
+        Recipe().with_settings(["epochs=two"])

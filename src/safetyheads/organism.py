@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -29,6 +29,7 @@ from safetyheads.organism_data import (
     restated_requests,
 )
 from safetyheads.prompts import encode, render
+from safetyheads.types import SafetyHeadsError
 
 BASE_MODEL = "smollm2-135m-instruct"
 ORGANISM = "smollm2-135m-safety"
@@ -67,6 +68,25 @@ class Recipe:
         out = asdict(self)
         out["lora_targets"] = list(self.lora_targets)
         return out
+
+    def with_settings(self, settings: Sequence[str]) -> Recipe:
+        """A copy with ``FIELD=VALUE`` settings applied (a tuple field takes comma-separated values)."""
+        changes: dict = {}
+        for setting in settings:
+            name, sep, value = setting.partition("=")
+            name = name.strip()
+            if not sep or name not in self.__dataclass_fields__:
+                fields = ", ".join(self.__dataclass_fields__)
+                raise SafetyHeadsError(f"--set '{setting}' is not FIELD=VALUE with FIELD one of: {fields}")
+            current = getattr(self, name)
+            try:
+                if isinstance(current, tuple):
+                    changes[name] = tuple(v.strip() for v in value.split(",") if v.strip())
+                else:
+                    changes[name] = type(current)(value.strip())
+            except ValueError:
+                raise SafetyHeadsError(f"{name} must be of type {type(current).__name__}, not '{value}'") from None
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,16 @@ def build_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the model and card here instead of the cache.")
     ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Any other recipe field, FIELD=VALUE (repeatable), e.g. lora_targets=q_proj,v_proj."
+        ),
+    ] = None,
 ) -> None:
     """Safety-tune the built-in model (seeded SFT) and cache it as smollm2-135m-safety, with its card."""
     lr = learning_rate if learning_rate is not None else (Recipe.learning_rate if method == "lora" else 2e-5)
-    recipe = Recipe(seed=seed, method=method, epochs=epochs, learning_rate=lr)
+    recipe = Recipe(seed=seed, method=method, epochs=epochs, learning_rate=lr).with_settings(settings or [])
     path = build(recipe, force=force, log=console.print, out=out)
     print_card(json.loads((path / CARD_FILE).read_text()))
     console.print(f"use it with --model {out if out is not None else ORGANISM}; card: {path / CARD_FILE}")
