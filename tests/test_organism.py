@@ -78,13 +78,17 @@ def test_end_of_turn_is_a_target_only_for_complete_answers():
     assert cut[-1] != tok.eos_token_id
 
 
-def test_answer_loss_matches_the_models_own_loss_on_padded_batches():
+def padded_batch():
+    """The first two examples as one right-padded training batch: (ids, labels, mask)."""
     import random
 
-    tok = tokenizer()
+    rows = [_tokenise(tokenizer(), e) for e in EXAMPLES[:2]]
+    return next(_batches(rows, 2, 0, random.Random(0)))
+
+
+def test_answer_loss_matches_the_models_own_loss_on_padded_batches():
     model = tiny_model("llama")
-    rows = [_tokenise(tok, e) for e in EXAMPLES[:2]]
-    ids, labels, mask = next(_batches(rows, 2, 0, random.Random(0)))
+    ids, labels, mask = padded_batch()
     with torch.no_grad():
         expected = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         got = answer_loss(model, ids, labels, mask)
@@ -117,12 +121,8 @@ def test_split_keeps_held_out_prompts_out_of_training():
 
 
 def test_decision_weight_weighs_each_rows_first_answer_token():
-    import random
-
-    tok = tokenizer()
     model = tiny_model("llama")
-    rows = [_tokenise(tok, e) for e in EXAMPLES[:2]]
-    ids, labels, mask = next(_batches(rows, 2, 0, random.Random(0)))
+    ids, labels, mask = padded_batch()
     with torch.no_grad():
         got = answer_loss(model, ids, labels, mask, decision_weight=4.0)
         logits = model(input_ids=ids, attention_mask=mask).logits

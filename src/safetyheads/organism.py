@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from safetyheads import model_cache
-from safetyheads.datasets import harmless_questions, load_prompt_dataset
+from safetyheads.datasets import harmless_questions, load_mc_task, load_prompt_dataset
 from safetyheads.generation import DecodingSettings
 from safetyheads.organism_data import (
     BORDERLINE_BENIGN,
@@ -129,12 +129,13 @@ def make_split(recipe: Recipe) -> Split:
     built = form_matched_requests()
     rng.shuffle(built)
     harmful = advbench[: recipe.n_advbench] + hb[: recipe.n_harmbench]
-    # a restated prompt can coincide with an evaluation prompt (advbench repeats itself): those are dropped
-    evaluation = {p.text.lower() for p in load_prompt_dataset("advbench:evaluation")}
-    evaluation |= {p.lower() for p in hb[recipe.n_harmbench :]} | {p.lower() for p in harmful}
+    # a restated prompt can coincide with an evaluation prompt (advbench repeats itself) or a training one:
+    # those are dropped
+    taken = {p.text.lower() for p in load_prompt_dataset("advbench:evaluation")}
+    taken |= {p.lower() for p in hb[recipe.n_harmbench :]} | {p.lower() for p in harmful}
     restated = restated_requests(harmful, recipe.restated_per_prompt, random.Random(recipe.seed + 4))
     return Split(
-        harmful_train=harmful + [r for r in dict.fromkeys(restated) if r.lower() not in evaluation],
+        harmful_train=harmful + [r for r in dict.fromkeys(restated) if r.lower() not in taken],
         harmless_train=harmless[n_h:]
         + borderline[n_b:]
         + questions[: recipe.n_questions]
@@ -175,21 +176,25 @@ def _tokenise(tokenizer, example: Example) -> tuple[list[int], list[int]]:
     return prefix + target, [-100] * len(prefix) + target
 
 
+def _right_pad(seqs: Sequence[list[int]], fill: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(tensor, mask): ``seqs`` left-aligned in one tensor, filled with ``fill`` after each row's end."""
+    width = max(len(x) for x in seqs)
+    out = torch.full((len(seqs), width), fill)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, x in enumerate(seqs):
+        out[r, : len(x)] = torch.tensor(x)
+        mask[r, : len(x)] = 1
+    return out, mask
+
+
 def _batches(rows: list[tuple[list[int], list[int]]], size: int, pad: int, rng: random.Random):
-    """Batches of similar length (little padding), in a seeded random order."""
+    """Batches of similar length (little padding), in a seeded random order: (ids, labels, mask)."""
     order = sorted(range(len(rows)), key=lambda i: (len(rows[i][0]), i))
     chunks = [order[start : start + size] for start in range(0, len(order), size)]
     rng.shuffle(chunks)
     for chunk_ids in chunks:
-        chunk = [rows[i] for i in chunk_ids]
-        width = max(len(ids) for ids, _ in chunk)
-        ids = torch.full((len(chunk), width), pad)
-        labels = torch.full((len(chunk), width), -100)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, (x, y) in enumerate(chunk):
-            ids[r, : len(x)] = torch.tensor(x)
-            labels[r, : len(y)] = torch.tensor(y)
-            mask[r, : len(x)] = 1
+        ids, mask = _right_pad([rows[i][0] for i in chunk_ids], pad)
+        labels, _ = _right_pad([rows[i][1] for i in chunk_ids], -100)
         yield ids, labels, mask
 
 
@@ -217,8 +222,6 @@ def answer_loss(
 
 def retain_passages(n: int, seed: int) -> list[str]:
     """``n`` plain-text passages ("Question: ...\nAnswer: <right choice>") from RETAIN_TASK, seeded."""
-    from safetyheads.datasets import load_mc_task
-
     items = load_mc_task(RETAIN_TASK)
     random.Random(seed).shuffle(items)
     return [item.context + item.choices[item.gold] for item in items[:n]]
@@ -240,14 +243,7 @@ def _retain_batches(tokenizer, passages: Sequence[str], size: int, pad: int, rng
         order = list(range(len(rows)))
         rng.shuffle(order)
         for start in range(0, len(order), size):
-            chunk = [rows[i] for i in order[start : start + size]]
-            width = max(len(x) for x in chunk)
-            ids = torch.full((len(chunk), width), pad)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, x in enumerate(chunk):
-                ids[r, : len(x)] = torch.tensor(x)
-                mask[r, : len(x)] = 1
-            yield ids, mask
+            yield _right_pad([rows[i] for i in order[start : start + size]], pad)
 
 
 def finetune(
@@ -263,8 +259,8 @@ def finetune(
 
     With ``retain`` passages and ``recipe.retain_weight``, every step also adds that weight times the KL from
     the untuned model to the tuned one on a batch of them: the anchor that keeps plain-text behaviour
-    (zero-shot benchmarks) where it was. The untuned model is the adapter switched off (LoRA) or
-    ``reference`` (full fine-tuning).
+    (zero-shot benchmarks) where it was. The untuned model is ``reference`` when given (``build`` passes the
+    base model it already holds), else the LoRA adapter switched off; full fine-tuning needs ``reference``.
     """
     torch.manual_seed(recipe.seed)
     rows = [_tokenise(tokenizer, e) for e in examples]
