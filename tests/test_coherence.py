@@ -8,7 +8,6 @@ from safetyheads.coherence import (
     CALIBRATION_SET,
     DEFAULT_THRESHOLD,
     Coherence,
-    continuation_logprobs,
     encode_pair,
     shuffled_tokens,
     word_salad,
@@ -22,37 +21,6 @@ def direct_logprobs(model, ctx, cont):
     with torch.no_grad():
         lp = model(input_ids=ids).logits[0].double().log_softmax(-1)
     return torch.stack([lp[len(ctx) - 1 + i, t] for i, t in enumerate(cont)])
-
-
-@pytest.mark.parametrize("family", ["llama", "gpt2"])
-def test_batched_continuation_logprobs_equal_one_forward_per_pair(family):
-    model = tiny_model(family)
-    tok = tiny_tokenizer()
-    pairs = [
-        (tok("Question: what is it?").input_ids, tok(" A long answer to it.").input_ids),
-        (tok("Hi").input_ids, tok(" yo").input_ids),
-        (tok("A medium context").input_ids, tok("!").input_ids),
-        (tok("Q").input_ids, tok(" an answer that is longer than its context").input_ids),
-    ]
-    got = continuation_logprobs(model, pairs, batch_size=3)
-    for (ctx, cont), lp in zip(pairs, got, strict=True):
-        torch.testing.assert_close(lp, direct_logprobs(model, ctx, cont), atol=1e-5, rtol=1e-5)
-
-
-def test_one_token_choices_of_one_context_share_a_forward():
-    model, tok = tiny_model("llama"), tiny_tokenizer()
-    ctx = tok("Question: is it?\nAnswer:").input_ids
-    pairs = [(ctx, [t]) for t in tok(" no yes").input_ids[:2]]
-    pairs += [(ctx, tok(" maybe so").input_ids), (tok("Other").input_ids, [5]), (ctx, [7])]
-    rows = []
-    hook = model.register_forward_hook(
-        lambda m, args, kwargs, out: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
-    )
-    got = continuation_logprobs(model, pairs, batch_size=8)
-    hook.remove()
-    assert rows == [3]  # ctx (shared by the three one-token choices), ctx + " maybe s", "Other"
-    for (c, cont), lp in zip(pairs, got, strict=True):
-        torch.testing.assert_close(lp, direct_logprobs(model, c, cont), atol=1e-5, rtol=1e-5)
 
 
 def test_encode_pair_moves_trailing_spaces_to_the_continuation():

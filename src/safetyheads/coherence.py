@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from safetyheads.continuations import continuation_logprobs
 from safetyheads.prompts import Template, encode, render
 
 DEFAULT_THRESHOLD = 5.5  # nats/token, see the module docstring and README
@@ -41,68 +42,6 @@ def encode_pair(tokenizer, context: str, continuation: str, add_special_tokens: 
     whole = tokenizer(context + continuation, add_special_tokens=add_special_tokens).input_ids
     ctx = tokenizer(context, add_special_tokens=add_special_tokens).input_ids
     return list(ctx), list(whole[len(ctx) :])
-
-
-@torch.no_grad()
-def continuation_logprobs(
-    model: nn.Module,
-    pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
-    batch_size: int = 8,
-    max_length: int | None = None,
-) -> list[torch.Tensor]:
-    """log p(token | everything before it) for every continuation token of each (context, continuation) pair.
-
-    Runs the model as it is (inside ``ablated(...)`` to score an ablated model). An empty context must
-    be replaced by a start token before calling. Pairs longer than ``max_length`` lose context tokens from
-    the left. Returns float64 tensors, one per pair, of the continuation's length.
-    """
-    device = next(model.parameters()).device
-    # Each pair is read off one forward over its sequence minus the last token (never an input). Pairs that
-    # need the same input share one forward: every one-token choice of a question is read at one position.
-    inputs: dict[tuple[int, ...], int] = {}
-    reads: list[tuple[int, int, list[int]] | None] = []  # (input index, first read position, targets)
-    for ctx, cont in pairs:
-        if not ctx:
-            raise ValueError("continuation_logprobs needs a non-empty context (use a start token)")
-        seq = list(ctx) + list(cont)
-        start = len(ctx)
-        if max_length is not None and len(seq) > max_length:
-            cut = len(seq) - max_length
-            seq, start = seq[cut:], max(start - cut, 1)
-        if start >= len(seq):
-            reads.append(None)
-            continue
-        key = tuple(seq[:-1])
-        reads.append((inputs.setdefault(key, len(inputs)), start - 1, seq[start:]))
-    seqs = list(inputs)
-    # Per input: the pairs read off it, and the first position whose logits they need.
-    readers: list[list[int]] = [[] for _ in seqs]
-    firsts = [len(s) for s in seqs]
-    for k, read in enumerate(reads):
-        if read is not None:
-            readers[read[0]].append(k)
-            firsts[read[0]] = min(firsts[read[0]], read[1])
-    out: list[torch.Tensor] = [torch.zeros(0, dtype=torch.float64)] * len(reads)
-    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
-    for b in range(0, len(order), batch_size):
-        idx = order[b : b + batch_size]
-        width = max(len(seqs[i]) for i in idx)
-        ids = torch.zeros((len(idx), width), dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for r, i in enumerate(idx):  # right padding: earlier positions never see the padding
-            ids[r, : len(seqs[i])] = torch.as_tensor(seqs[i])
-            mask[r, : len(seqs[i])] = 1
-        first = min(firsts[i] for i in idx)
-        logits = model(
-            input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False, logits_to_keep=width - first
-        ).logits
-        logprobs = logits.double().log_softmax(-1).cpu()  # position p of logprobs is sequence position first + p
-        for r, i in enumerate(idx):
-            for k in readers[i]:
-                _, pos0, targets = reads[k]  # type: ignore[misc]
-                pos = torch.arange(pos0, pos0 + len(targets)) - first
-                out[k] = logprobs[r, pos, torch.as_tensor(targets)]
-    return out
 
 
 def mean_nll(logprobs: torch.Tensor) -> float | None:

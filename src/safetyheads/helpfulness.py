@@ -19,12 +19,14 @@ import numpy as np
 from torch import nn
 
 from safetyheads.ablation import ablated
-from safetyheads.coherence import continuation_logprobs, encode_pair
+from safetyheads.coherence import encode_pair
+from safetyheads.continuations import continuation_logprobs
 from safetyheads.families import family_of
 from safetyheads.types import AblationSpec, Head, MCItem, SafetyHeadsError
 
 MC_TASKS = ("boolq", "arc_challenge", "arc_easy", "openbookqa", "winogrande", "rte", "mmlu")
 DEFAULT_TASKS = ("boolq", "arc_challenge", "arc_easy", "openbookqa", "winogrande", "rte")
+MC_BATCH_SIZE = 32  # questions per forward, within continuations.TOKENS_PER_FORWARD
 
 
 @dataclass
@@ -73,7 +75,7 @@ def choice_loglikelihoods(
     model: nn.Module,
     tokenizer,
     items: Sequence[MCItem],
-    batch_size: int = 8,
+    batch_size: int = MC_BATCH_SIZE,
     add_bos: bool | None = None,
     max_length: int | None = None,
 ) -> list[list[float]]:
@@ -123,7 +125,7 @@ def evaluate_mc(
     items: Sequence[MCItem],
     heads: Iterable[Head] | None = None,
     spec: AblationSpec | None = None,
-    batch_size: int = 8,
+    batch_size: int = MC_BATCH_SIZE,
     add_bos: bool | None = None,
 ) -> TaskScore:
     """Accuracy on ``items``, with ``heads`` ablated (``None`` or empty: the model as it is)."""
@@ -141,7 +143,7 @@ def helpfulness(
     limit: int | None = None,
     heads: Iterable[Head] | None = None,
     spec: AblationSpec | None = None,
-    batch_size: int = 8,
+    batch_size: int = MC_BATCH_SIZE,
     with_base: bool = True,
     loader: Callable[[str, int | None], list[MCItem]] | None = None,
     on_task: Callable[[str, dict], None] | None = None,

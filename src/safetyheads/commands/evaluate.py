@@ -19,7 +19,7 @@ from safetyheads.commands.sweeps import prompts_digest
 from safetyheads.distributed import model_provenance
 from safetyheads.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
 from safetyheads.heads import format_heads
-from safetyheads.helpfulness import DEFAULT_TASKS, MC_TASKS, arrange, evaluate_mc
+from safetyheads.helpfulness import DEFAULT_TASKS, MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
 from safetyheads.judges import MIN_CHARS, Case, judge_names, make_judge
 from safetyheads.progress import Progress
 from safetyheads.runs import RunDir, write_json
@@ -315,7 +315,7 @@ def helpfulness_cmd(
         for name, value in saved.items():  # resume: tasks already scored under the same settings
             if name in MC_TASKS and (not paired or name in saved.get("base", {})):
                 per_task[name] = {"ablated": value, **({"base": saved["base"][name]} if paired else {})}
-        size = batch_size or 8
+        size = batch_size or MC_BATCH_SIZE
         with Progress(enabled=True) as progress:
             todo = [n for n in names if n not in per_task]
             bar = progress.task("tasks", total=len(todo))
