@@ -253,3 +253,26 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert re.search(r'<img id="ships-heatmap" class="heatmap" alt="[^"]+" src="data:image/png;base64,', dom)
     for table in ("contents-table", "top-heads", "sahara-steps", "asr-table", "helpfulness-table"):
         assert re.search(rf'<table id="{table}"><thead>.*?</thead><tbody><tr>', dom, re.S), table
+
+
+@pytest.mark.parametrize(
+    ("score", "name", "meaning"),
+    [
+        ("contrastive", "mean contrastive score", "minus 0.5 × Ships on the harmless ones"),
+        ("refusal", "mean refusal score", "drop in refusal log-odds"),
+    ],
+)
+def test_ships_heatmap_names_the_score_the_run_used(run_dir, report, tmp_path, score, name, meaning):
+    prompts = tmp_path / "harmful.txt"
+    prompts.write_text("\n".join(PROMPTS[:2]) + "\n")
+    harmless = tmp_path / "harmless.txt"
+    harmless.write_text("Tell me a story.\n")
+    out = tmp_path / score
+    model = str(run_dir.parent / "model")
+    args = ["ships", "--model", model, "--prompts", str(prompts), "--score", score, "--out", str(out)]
+    if score == "contrastive":
+        args += ["--harmless-prompts", str(harmless), "--lambda", "0.5"]
+    assert main(args) == 0
+    page = build_report(out).path.read_text()
+    assert name in page and meaning in page and "mean Ships" not in page
+    assert "mean Ships" in report.path.read_text()  # a plain (KL) run keeps its name

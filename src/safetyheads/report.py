@@ -410,6 +410,25 @@ def _ablation_text(value: Any) -> str:
     return "–" if value in (None, "") else str(value)
 
 
+def _score_words(settings: dict[str, Any]) -> tuple[str, str, str]:
+    """(name, unit, meaning in HTML) of the score a ships run wrote (``ships --score``)."""
+    score = settings.get("score", "kl")
+    if score == "refusal":
+        return (
+            "refusal score",
+            "refusal log-odds change",
+            "The refusal score is the drop in refusal log-odds at the first answer position (positive: refuses less)",
+        )
+    if score == "contrastive":
+        lam = settings.get("lambda", "λ")
+        return (
+            "contrastive score",
+            f"harmful KL - {lam} x harmless KL (nats)",
+            f"The contrastive score is Ships on the harmful prompts minus {esc(str(lam))} × Ships on the harmless ones",
+        )
+    return "Ships", "KL (nats)", "Ships is KL(p<sub>base</sub> ‖ p<sub>ablated</sub>) of the next-token distribution"
+
+
 def _settings_ablation(settings: dict[str, Any]) -> str:
     if not settings:
         return "–"
@@ -454,11 +473,12 @@ class _Builder:
             settings = part.settings
             kind = settings.get("ablation", "?")
             status = self._progress_badge(part.n_prompts, part.expected, "prompts")
-            title = f"Mean Ships ({kind}) over {part.n_prompts if part.n_prompts is not None else '?'} prompts"
+            name, unit, meaning = _score_words(settings)
+            title = f"Mean {name} ({kind}) over {part.n_prompts if part.n_prompts is not None else '?'} prompts"
             highlight = [(h[0], h[1]) for h in self._ranked(part)[:5]]
             data, path = self.figure(
-                lambda p, part=part, title=title, highlight=highlight: heatmap_png(
-                    part.mean, title, p, colorbar_label="KL (nats)", highlight=highlight
+                lambda p, part=part, title=title, highlight=highlight, unit=unit: heatmap_png(
+                    part.mean, title, p, colorbar_label=unit, highlight=highlight
                 ),
                 f"{_slug(part.label)}-ships-mean.png",
             )
@@ -466,11 +486,10 @@ class _Builder:
             out.append(
                 f'<p class="note">From <code>{esc(part.folder / part.source)}</code>; ablation '
                 f"{esc(_settings_ablation(settings))}, template {esc(settings.get('template', '–'))}. "
-                "Ships is KL(p<sub>base</sub> ‖ p<sub>ablated</sub>) of the next-token distribution; "
-                "the five highest heads are framed in red.</p>"
+                f"{meaning}; the five highest heads are framed in red.</p>"
             )
             out.append(
-                f"<figure>{_img(data, 'heatmap of mean Ships per layer and head', 'ships-heatmap' + suffix)}"
+                f"<figure>{_img(data, f'heatmap of mean {name} per layer and head', 'ships-heatmap' + suffix)}"
                 f"<figcaption>Saved as <code>{esc(path.name)}</code> in <code>{esc(path.parent)}</code>."
                 "</figcaption></figure>"
             )
@@ -482,7 +501,7 @@ class _Builder:
             out.append(
                 _table(
                     "top-heads" + suffix,
-                    ["rank", "head", "layer", "head #", "mean Ships", "std"],
+                    ["rank", "head", "layer", "head #", f"mean {name}", "std"],
                     rows,
                     {0, 2, 3, 4, 5},
                 )
