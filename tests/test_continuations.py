@@ -116,3 +116,16 @@ def test_pairs_longer_than_max_length_lose_tokens_from_the_left(shared):
     short = continuation_logprobs(model, [(ctx, cont)], max_length=5)[0]
     whole = ctx + cont
     torch.testing.assert_close(short, direct_logprobs(model, whole[-5:-4], whole[-4:]), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["llama", "gemma3"])
+def test_unsplit_continuations_as_on_a_gpu_give_the_same_numbers(family, monkeypatch):
+    from safetyheads import continuations
+
+    whole = continuations._tail_chunks
+    monkeypatch.setattr(continuations, "_tail_chunks", lambda widths, split: whole(widths, split=False))
+    model, tok = tiny_model(family), tiny_tokenizer()
+    pairs = mixed_pairs(tok)
+    got = continuation_logprobs(model, pairs, batch_size=4)
+    for (ctx, cont), lp in zip(pairs, got, strict=True):
+        torch.testing.assert_close(lp, direct_logprobs(model, ctx, cont), atol=1e-5, rtol=1e-5)

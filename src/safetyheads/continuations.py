@@ -149,11 +149,15 @@ def _shared_route(model, shared: dict, cut, out: list[torch.Tensor], batch_size:
             out[k] = torch.cat([head, next(rest)]) if len(cut[k][1]) > 1 else head
 
 
-def _tail_chunks(widths: Sequence[int]) -> list[list[int]]:
-    """Indices by decreasing width, a new chunk wherever a row is under half its chunk's width (less padding)."""
+def _tail_chunks(widths: Sequence[int], split: bool) -> list[list[int]]:
+    """Indices by decreasing width; with ``split``, a new chunk wherever a row is under half its chunk's width.
+
+    Splitting saves padded tokens, which is what costs on a CPU; on a GPU a small model's forwards cost more than
+    their padding, so the continuations of a batch run as one chunk there.
+    """
     chunks: list[list[int]] = []
     for i in sorted(range(len(widths)), key=lambda i: (-widths[i], i)):
-        if chunks and 2 * widths[i] >= widths[chunks[-1][0]]:
+        if chunks and (not split or 2 * widths[i] >= widths[chunks[-1][0]]):
             chunks[-1].append(i)
         else:
             chunks.append([i])
@@ -164,7 +168,7 @@ def _tails(model, cache, mask: torch.Tensor, ctx_lengths: list[int], rows: list[
     """log p of each continuation's tokens after its first, for ``rows`` of (context row, continuation), read
     on copies of the contexts' key/value ``cache`` (``mask``: their left-padded attention mask)."""
     device = next(model.parameters()).device
-    chunks = _tail_chunks([len(cont) - 1 for _, cont in rows])
+    chunks = _tail_chunks([len(cont) - 1 for _, cont in rows], split=device.type == "cpu")
     out: list[torch.Tensor] = [torch.zeros(0)] * len(rows)
     for n, chunk in enumerate(chunks):
         own = cache if n == len(chunks) - 1 else copy.deepcopy(cache)
