@@ -46,6 +46,7 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/bench_ships.py
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_mc.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

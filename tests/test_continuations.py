@@ -129,3 +129,17 @@ def test_unsplit_continuations_as_on_a_gpu_give_the_same_numbers(family, monkeyp
     got = continuation_logprobs(model, pairs, batch_size=4)
     for (ctx, cont), lp in zip(pairs, got, strict=True):
         torch.testing.assert_close(lp, direct_logprobs(model, ctx, cont), atol=1e-5, rtol=1e-5)
+
+
+def test_without_sharing_every_pair_runs_alone_with_the_same_numbers():
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    pairs = mixed_pairs(tok)
+    rows = []
+    hook = model.register_forward_hook(
+        lambda m, args, kwargs, out: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+    )
+    got = continuation_logprobs(model, pairs, batch_size=1, share_contexts=False)
+    hook.remove()
+    assert rows == [1] * len(pairs)
+    for (ctx, cont), lp in zip(pairs, got, strict=True):
+        torch.testing.assert_close(lp, direct_logprobs(model, ctx, cont), atol=1e-5, rtol=1e-5)

@@ -70,6 +70,7 @@ def continuation_logprobs(
     batch_size: int = 8,
     max_length: int | None = None,
     max_tokens: int | None = None,
+    share_contexts: bool = True,
 ) -> list[torch.Tensor]:
     """log p(token | everything before it) for every continuation token of each (context, continuation) pair.
 
@@ -77,7 +78,8 @@ def continuation_logprobs(
     tokens from the left (continuation tokens too once the context is down to one). Returns float64 tensors,
     one per pair, of the length of its continuation (as cut).
     ``batch_size`` caps the rows (contexts, on the shared route) of one forward, ``max_tokens`` its padded size
-    (default: by device, ``TOKENS_PER_FORWARD``).
+    (default: by device, ``TOKENS_PER_FORWARD``). ``share_contexts=False`` runs every pair on the plain route
+    (one forward per pair; for comparisons such as ``benchmarks/bench_mc.py``).
     """
     if max_tokens is None:
         device = next(model.parameters()).device.type
@@ -96,8 +98,8 @@ def continuation_logprobs(
         if cont:
             sharing.setdefault(tuple(ctx), []).append(k)
     out: list[torch.Tensor] = [torch.zeros(0, dtype=torch.float64)] * len(cut)
-    shared = {ctx: ks for ctx, ks in sharing.items() if len(ks) > 1}
-    alone = [ks[0] for ks in sharing.values() if len(ks) == 1]
+    shared = {ctx: ks for ctx, ks in sharing.items() if len(ks) > 1 and share_contexts}
+    alone = [k for ctx, ks in sharing.items() if ctx not in shared for k in ks]
     if shared:
         _shared_route(model, shared, cut, out, batch_size, max_tokens)
     if alone:
