@@ -5,9 +5,9 @@ before it) for each continuation token, under the model as it is (inside ``ablat
 model). Two routes give the same numbers:
 
 - pairs whose context no other pair shares run as one forward over context + continuation (right-padded);
-  pairs that need the same input (the one-token choices of a question) share that forward;
 - pairs that share a context (the choices of a multiple-choice question) run the context once, left-padded
-  with explicit position ids, and then all their continuations at once on copies of its key/value cache.
+  with explicit position ids: its last position gives every continuation's first token (one-token choices
+  need nothing more), and the rest of the continuations run at once on copies of its key/value cache.
   An ARC question with four choices costs its context once instead of four times.
 """
 
@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from safetyheads.generation import left_pad, right_pad
 
 # Rows stop being added to a batch once rows x width would pass this many tokens. On the CPU a forward of a few
 # hundred tokens runs fastest per token (measured with SmolLM2-135M on 2 cores; README, "Evaluation").
@@ -50,17 +52,6 @@ def _cache_of(output):
         if value is not None:
             return value
     raise RuntimeError("the model returned no key/value cache although use_cache=True was passed")
-
-
-def _pad(rows: Sequence[Sequence[int]], left: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.zeros((len(rows), width), dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        span = slice(width - len(row), width) if left else slice(0, len(row))
-        ids[r, span] = torch.as_tensor(list(row), dtype=torch.long)
-        mask[r, span] = 1
-    return ids, mask
 
 
 @torch.no_grad()
@@ -112,7 +103,7 @@ def _plain_route(model, ks: list[int], cut, out: list[torch.Tensor], batch_size:
     device = next(model.parameters()).device
     seqs = [cut[k][0] + cut[k][1][:-1] for k in ks]
     for idx in _batches([len(s) for s in seqs], batch_size, max_tokens):
-        ids, mask = _pad([seqs[i] for i in idx])  # right padding: earlier positions never see it
+        ids, mask = right_pad([seqs[i] for i in idx], 0)  # right padding: earlier positions never see it
         first = min(len(cut[ks[i]][0]) - 1 for i in idx)
         logits = model(
             input_ids=ids.to(device),
@@ -133,7 +124,7 @@ def _shared_route(model, shared: dict, cut, out: list[torch.Tensor], batch_size:
     device = next(model.parameters()).device
     contexts = list(shared)
     for idx in _batches([len(c) for c in contexts], batch_size, max_tokens):
-        ids, mask = _pad([contexts[i] for i in idx], left=True)
+        ids, mask = left_pad([contexts[i] for i in idx], 0)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         result = model(
             input_ids=ids.to(device),
@@ -176,7 +167,7 @@ def _tails(model, cache, mask: torch.Tensor, ctx_lengths: list[int], rows: list[
         own = cache if n == len(chunks) - 1 else copy.deepcopy(cache)
         owner = torch.tensor([rows[j][0] for j in chunk])
         own.reorder_cache(owner.to(device))  # one copy of its context's cache per continuation
-        tail, tail_mask = _pad([rows[j][1][:-1] for j in chunk])
+        tail, tail_mask = right_pad([rows[j][1][:-1] for j in chunk], 0)
         lengths = torch.tensor([ctx_lengths[rows[j][0]] for j in chunk])
         tail_positions = (lengths[:, None] + torch.arange(tail.shape[1])[None, :]) * tail_mask  # padding: 0
         logits = model(

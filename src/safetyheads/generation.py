@@ -87,6 +87,17 @@ def left_pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, tor
     return ids, mask
 
 
+def right_pad(rows: Sequence[Sequence[int]], fill: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(tensor, mask) with every row left-aligned and ``fill`` after its end."""
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), fill, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.as_tensor(list(r), dtype=torch.long)
+        mask[i, : len(r)] = 1
+    return out, mask
+
+
 def generate_kwargs(settings: DecodingSettings, eos: Sequence[int], pad: int) -> dict:
     """Arguments for ``model.generate`` that override whatever the model's own generation config says."""
     kwargs: dict = {

@@ -20,7 +20,7 @@ from torch import nn
 
 from safetyheads import model_cache
 from safetyheads.datasets import harmless_questions, load_mc_task, load_prompt_dataset
-from safetyheads.generation import DecodingSettings
+from safetyheads.generation import DecodingSettings, right_pad
 from safetyheads.organism_data import (
     BORDERLINE_BENIGN,
     HARMLESS_REQUESTS,
@@ -176,25 +176,14 @@ def _tokenise(tokenizer, example: Example) -> tuple[list[int], list[int]]:
     return prefix + target, [-100] * len(prefix) + target
 
 
-def _right_pad(seqs: Sequence[list[int]], fill: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(tensor, mask): ``seqs`` left-aligned in one tensor, filled with ``fill`` after each row's end."""
-    width = max(len(x) for x in seqs)
-    out = torch.full((len(seqs), width), fill)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for r, x in enumerate(seqs):
-        out[r, : len(x)] = torch.tensor(x)
-        mask[r, : len(x)] = 1
-    return out, mask
-
-
 def _batches(rows: list[tuple[list[int], list[int]]], size: int, pad: int, rng: random.Random):
     """Batches of similar length (little padding), in a seeded random order: (ids, labels, mask)."""
     order = sorted(range(len(rows)), key=lambda i: (len(rows[i][0]), i))
     chunks = [order[start : start + size] for start in range(0, len(order), size)]
     rng.shuffle(chunks)
     for chunk_ids in chunks:
-        ids, mask = _right_pad([rows[i][0] for i in chunk_ids], pad)
-        labels, _ = _right_pad([rows[i][1] for i in chunk_ids], -100)
+        ids, mask = right_pad([rows[i][0] for i in chunk_ids], pad)
+        labels, _ = right_pad([rows[i][1] for i in chunk_ids], -100)
         yield ids, labels, mask
 
 
@@ -243,7 +232,7 @@ def _retain_batches(tokenizer, passages: Sequence[str], size: int, pad: int, rng
         order = list(range(len(rows)))
         rng.shuffle(order)
         for start in range(0, len(order), size):
-            yield _right_pad([rows[i] for i in order[start : start + size]], pad)
+            yield right_pad([rows[i] for i in order[start : start + size]], pad)
 
 
 def finetune(
