@@ -134,13 +134,17 @@ def test_openbookqa_uses_the_question_stem():
     assert item.choices[0] == " Deep sea animals" and item.gold == 0
 
 
-def test_winogrande_scores_full_sentences():
+def test_winogrande_scores_the_rest_of_the_sentence_after_each_option():
     item = ds.load_mc_task("winogrande", 1)[0]
-    assert item.context == ""
-    assert item.choices == (
+    assert item.contexts == (
+        "Sarah was a much better surgeon than Maria so Sarah",
+        "Sarah was a much better surgeon than Maria so Maria",
+    )
+    assert item.choices == (" always got the easier cases.", " always got the easier cases.")
+    assert [item.context_of(i) + c for i, c in enumerate(item.choices)] == [
         "Sarah was a much better surgeon than Maria so Sarah always got the easier cases.",
         "Sarah was a much better surgeon than Maria so Maria always got the easier cases.",
-    )
+    ]
     assert item.gold == 1  # answer "2"
 
 

@@ -19,14 +19,16 @@ ITEMS = [
     MCItem("The cat sat on the", (" mat", " moon"), 0),
     MCItem("", ("The trophy did not fit in the case.", "The case did not fit in the trophy."), 0),
     MCItem("2 + 2 =", (" 4", " 5", " 22", " four"), 3),
+    MCItem("", (" was too big.", " was too big."), 0, contexts=("The trophy did not fit: the trophy", "The case")),
 ]
 
 
 def by_hand(model, tok, item):
     """Summed log-likelihood of each choice: one plain forward per (context + choice), no batching."""
     out = []
-    for choice in item.choices:
-        ctx = tok(item.context).input_ids if item.context else [tok.pad_token_id]  # no BOS/EOS: padding starts it
+    for i, choice in enumerate(item.choices):
+        context = item.contexts[i] if item.contexts else item.context
+        ctx = tok(context).input_ids if context else [tok.pad_token_id]  # no BOS/EOS: padding starts it
         cont = tok(choice).input_ids
         with torch.no_grad():
             lp = model(input_ids=torch.tensor([ctx + cont])).logits[0].double().log_softmax(-1)
@@ -50,7 +52,7 @@ def test_accuracy_matches_per_choice_loglikelihoods_computed_by_hand(family):
     for a, b in zip(got, lls, strict=True):
         assert a == pytest.approx(b, abs=1e-4)
     score = evaluate_mc(model, tok, ITEMS, batch_size=4)
-    assert score.n == 5 and score.accuracy == pytest.approx(acc) and score.accuracy_norm == pytest.approx(acc_norm)
+    assert score.n == 6 and score.accuracy == pytest.approx(acc) and score.accuracy_norm == pytest.approx(acc_norm)
 
 
 def test_ablated_accuracy_matches_the_naive_reference_ablation():
@@ -73,7 +75,7 @@ def test_helpfulness_reports_ablated_and_base():
     tasks = {"t1": ITEMS[:3], "t2": ITEMS[3:]}
     result = helpfulness(model, tok, ["t1", "t2"], heads=[Head(0, 0)], loader=lambda name, limit: tasks[name])
     assert set(result) == {"t1", "t2", "base"}
-    assert result["t1"]["n"] == 3 and result["base"]["t2"]["n"] == 2
+    assert result["t1"]["n"] == 3 and result["base"]["t2"]["n"] == 3
     assert result["base"]["t1"]["accuracy"] == evaluate_mc(model, tok, ITEMS[:3]).accuracy
     assert set(helpfulness(model, tok, ["t1"], loader=lambda name, limit: tasks[name])) == {"t1"}
 
@@ -84,6 +86,8 @@ def test_bad_items_are_refused():
         evaluate_mc(model, tok, [MCItem("Q", (" a", " b"), 2)])
     with pytest.raises(SafetyHeadsError, match="no choices"):
         evaluate_mc(model, tok, [MCItem("Q", (), 0)])
+    with pytest.raises(SafetyHeadsError, match="1 contexts for 2 choices"):
+        evaluate_mc(model, tok, [MCItem("", (" a", " b"), 0, contexts=("Q",))])
 
 
 def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypatch):

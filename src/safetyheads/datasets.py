@@ -371,10 +371,11 @@ def _format_mc(name: str, row: dict) -> MCItem:
     if name == "openbookqa":
         choices = tuple(f" {t}" for t in row["choices"]["text"])
         return MCItem(row["question_stem"], choices, _letters_gold(row))
-    if name == "winogrande":  # both full sentences, scored whole (see README)
+    if name == "winogrande":  # partial scoring: the rest of the sentence after each filled-in option
         i = row["sentence"].index("_")
-        sentences = tuple(row["sentence"][:i] + row[f"option{k}"] + row["sentence"][i + 1 :] for k in (1, 2))
-        return MCItem("", sentences, int(row["answer"]) - 1)
+        filled = tuple(row["sentence"][:i] + row[f"option{k}"] for k in (1, 2))
+        rest = " " + row["sentence"][i + 1 :].strip()
+        return MCItem("", (rest, rest), int(row["answer"]) - 1, contexts=filled)
     if name == "rte":  # label 0 = entailment = " True"
         context = f"{row['sentence1']}\nQuestion: {row['sentence2']} True or False?\nAnswer:"
         return MCItem(context, (" True", " False"), int(row["label"]))

@@ -58,9 +58,10 @@ def _start_token(tokenizer) -> int:
 def item_pairs(tokenizer, item: MCItem, add_bos: bool) -> list[tuple[list[int], list[int]]]:
     """(context ids, continuation ids) for each choice of ``item``."""
     pairs = []
-    for choice in item.choices:
-        if item.context:
-            ctx, cont = encode_pair(tokenizer, item.context, choice)
+    for i, choice in enumerate(item.choices):
+        context = item.context_of(i)
+        if context:
+            ctx, cont = encode_pair(tokenizer, context, choice)
             if add_bos and tokenizer.bos_token_id is not None:
                 ctx = [int(tokenizer.bos_token_id)] + ctx
         else:
@@ -89,6 +90,8 @@ def choice_loglikelihoods(
             raise SafetyHeadsError("a multiple-choice item has no choices")
         if not 0 <= item.gold < len(item.choices):
             raise SafetyHeadsError(f"gold index {item.gold} is out of range for {len(item.choices)} choices")
+        if item.contexts and len(item.contexts) != len(item.choices):
+            raise SafetyHeadsError(f"{len(item.contexts)} contexts for {len(item.choices)} choices")
         flat.extend(item_pairs(tokenizer, item, add_bos))
     logprobs = continuation_logprobs(model, flat, batch_size, max_length)
     sums = [float(lp.sum()) for lp in logprobs]

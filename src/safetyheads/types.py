@@ -147,11 +147,21 @@ class PromptItem:
 
 @dataclass(frozen=True)
 class MCItem:
-    """One zero-shot multiple-choice item, scored by the log-likelihood of each continuation."""
+    """One zero-shot multiple-choice item, scored by the log-likelihood of each continuation.
+
+    ``contexts``, when given, holds one context per choice and replaces ``context``: choice i is scored as a
+    continuation of ``contexts[i]`` (WinoGrande's partial scoring, where the options fill the context and
+    every choice is the same rest of the sentence).
+    """
 
     context: str
     choices: tuple[str, ...]
     gold: int
+    contexts: tuple[str, ...] = ()
+
+    def context_of(self, choice: int) -> str:
+        """The context that choice ``choice`` continues."""
+        return self.contexts[choice] if self.contexts else self.context
 
 
 class SafetyHeadsError(Exception):
