@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 DEFAULT_EPSILON = 1e-5
+RATE_TOLERANCE = 1e-9  # rates are k/n: comparing 0.32 - 0.30 with 0.02, or 0.4 - 0.1 with 0.3, needs it
 
 
 @dataclass(frozen=True, order=True)
