@@ -40,3 +40,22 @@ def test_usage_errors_are_one_message_and_exit_code_2(capsys):
     assert "No such command 'shipz'. Did you mean 'ships'?" in capsys.readouterr().err
     assert main(["compare"]) == 2
     assert "Missing argument" in capsys.readouterr().err
+
+
+def test_result_tables_fit_an_80_column_terminal_without_cutting_cells():
+    from rich.console import Console
+
+    from safetyheads.commands.common import ASR_COLUMNS, asr_cells, list_cell, results_table
+
+    summary = {"n": 40, "asr": 0.8, "ci_low": 0.675, "ci_high": 0.925, "asr_coherent": 0.75, "degenerate_rate": 0.05}
+    heads = ["5-6", "5-7", "5-8", "7-0", "7-1", "7-2", "12-6", "12-7", "12-8"]
+    columns = ("ablation", *ASR_COLUMNS, "arc_easy", "boolq", "mean acc", "units")
+    table = results_table("qkv-check", columns, lists=["units"])
+    table.add_row("ua-k", *asr_cells(summary), "0.500", "0.275", "0.388", list_cell(heads))
+    console = Console(width=80, record=True)
+    console.print(table)
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    for cell in ("67.5-92.5%", "80.0%", "75.0%", "5.0%", "0.388", "degenerate", "arc_easy"):
+        assert cell in text
+    assert all(h in text for h in heads) and text.count("\n") > 5  # the head list wrapped over several lines

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from safetyheads.commands import common as c
 from safetyheads.runs import RunDir, write_json
@@ -299,10 +298,9 @@ def ships_scored(
     rows = write_components_csv(run.file("ships_mean.csv"), results, harmless_results)
     ranked = sorted(rows, key=lambda r: (-r["mean"], r["layer"], r["head"]))[:top]
     label = "refusal log-odds change" if score == "refusal" else f"harmful KL - {lam:g} x harmless KL"
-    table = Table(title=f"Top heads by {score} ({label}) over {len(results)} prompts ({spec.kind.value})")
     cols = ["rank", "head", score, "harmful KL"] + (["harmless KL"] if score == "contrastive" else []) + ["refusal"]
-    for col in cols:
-        table.add_column(col, justify="right")
+    title = f"Top heads by {score} ({label}) over {len(results)} prompts ({spec.kind.value})"
+    table = c.results_table(title, cols, text=0)
     for i, r in enumerate(ranked, 1):
         cells = [str(i), f"{r['layer']}-{r['head']}", f"{r['mean']:.4g}", f"{r['kl_mean']:.4g}"]
         if score == "contrastive":
@@ -402,10 +400,9 @@ def sahara_scored(
             show_progress=True,
         )
         write_json(file, {**result.as_dict(), **header, "complete": True, **({"stopped": stopped} if stopped else {})})
-    table = Table(title=f"Sahara group: {objective.formula()} ({spec.kind.value}, rank {rank}, {len(texts)} prompts)")
     keys = ["generalized_ships", "refusal"] + (["harmless_generalized_ships", "harmless_kl"] if harmless else [])
-    for col in ["step", "chosen", "objective", *keys]:
-        table.add_column(col, justify="right")
+    title = f"Sahara group: {objective.formula()} ({spec.kind.value}, rank {rank}, {len(texts)} prompts)"
+    table = c.results_table(title, ["step", "chosen", "objective", *keys], text=0)
     for i, step in enumerate(result.steps, 1):
         at = (step.chosen.layer, step.chosen.head)
         cells = [str(i), str(step.chosen), f"{step.scores[at[0]][at[1]]:.4g}"]
@@ -456,17 +453,17 @@ def compare_cmd(
     result["figure"] = str(png)
     write_json(out / "compare.json", result)
     rho = result["spearman"]
-    table = Table(title=f"{a.name} vs {b.name}: {column} over {result['n_heads']} heads, Spearman {_fmt(rho)}")
-    for col in ("k", "Jaccard", "chance", f"top-k {a.name}", f"top-k {b.name}", "shared"):
-        table.add_column(col, justify="right")
+    title = f"{a.name} vs {b.name}: {column} over {result['n_heads']} heads, Spearman {_fmt(rho)}"
+    tops = (f"top-k {a.name}", f"top-k {b.name}", "shared")
+    table = c.results_table(title, ("k", "Jaccard", "chance", *tops), text=0, lists=tops)
     for o in result["overlap"]:
         table.add_row(
             str(o["k"]),
             f"{o['jaccard']:.2f}",
             f"{o['jaccard_chance']:.2f}",
-            ",".join(o["top_a"]),
-            ",".join(o["top_b"]),
-            ",".join(o["shared"]) or "-",
+            c.list_cell(o["top_a"]),
+            c.list_cell(o["top_b"]),
+            c.list_cell(o["shared"]),
         )
     stdout.print(table)
     c.console.print(f"wrote {out / 'compare.json'} and {png}")
@@ -523,21 +520,6 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
     from safetyheads.runs import atomic_write_text
 
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
-
-
-def _asr_row(table: Table, name: str, s: dict, *more: str) -> None:
-    if not s.get("n"):
-        table.add_row(name, "0", "-", "-", "-", "-", *more)
-        return
-    table.add_row(
-        name,
-        str(s["n"]),
-        f"{s['asr']:.1%}",
-        f"{s['ci_low']:.1%} - {s['ci_high']:.1%}",
-        f"{s['asr_coherent']:.1%}",
-        f"{s['degenerate_rate']:.1%}",
-        *more,
-    )
 
 
 # ---------------------------------------------------------------------------------------------- swap
@@ -632,15 +614,14 @@ def swap_cmd(
     }
     write_json(out / "swap.json", result)
     if summaries:
-        table = Table(
-            title=f"ASR, keyword judge: SWAPPED = ALIGNED with BASE's {component}",
+        table = c.results_table(
+            f"ASR, keyword judge: SWAPPED = ALIGNED with BASE's {component}",
+            ("model", *c.ASR_COLUMNS),
             caption=f"BASE: {source}; ALIGNED: {into}",
         )
-        for col in ("model", "n", "ASR", "95% CI", "ASR coherent", "degenerate"):
-            table.add_column(col, justify="right")
         for key in ("base", "aligned", "swapped"):
             if key in summaries:
-                _asr_row(table, key.upper(), summaries[key])
+                table.add_row(key.upper(), *c.asr_cells(summaries[key]))
         stdout.print(table)
     c.console.print(f"swapped {len(names)} {component} tensors; wrote {model_dir} and {out / 'swap.json'}")
 
@@ -771,12 +752,11 @@ def qkv_check_cmd(
         write_json(file, {"model": model, "heads": [str(h) for h in asked], "notes": notes, "rows": rows})
     ordered = {name: rows[name] for name, _ in plan}
     write_json(file, {"model": model, "heads": [str(h) for h in asked], "notes": notes, "rows": ordered})
-    table = Table(title=f"{model}: heads {','.join(map(str, asked))} under each ablation")
-    for col in ("ablation", "n", "ASR", "95% CI", "ASR coherent", "degenerate", *names, "mean acc", "units"):
-        table.add_column(col, justify="right")
+    columns = ("ablation", *c.ASR_COLUMNS, *names, "mean acc", "units")
+    table = c.results_table(f"{model}: heads {','.join(map(str, asked))} under each ablation", columns, lists=["units"])
     for name, row in ordered.items():
         accs = [f"{row['helpfulness'][t]['accuracy']:.3f}" for t in names]
-        _asr_row(table, name, row["asr"], *accs, _fmt(row["mean_accuracy"]), ",".join(row["units"]) or "-")
+        table.add_row(name, *c.asr_cells(row["asr"]), *accs, _fmt(row["mean_accuracy"]), c.list_cell(row["units"]))
     stdout.print(table)
     for note in dict.fromkeys(notes):
         c.console.print(f"note: {note}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 from safetyheads.heads import parse_heads, validate_heads
 from safetyheads.loading import load_model
@@ -95,3 +97,35 @@ def chosen_heads(spec_text: str | None, model, spec: AblationSpec) -> list[Head]
     if spec_text is None:
         return None
     return validate_heads(parse_heads(spec_text), model_shape(model), spec)
+
+
+ASR_COLUMNS = ("n", "ASR", "95% CI", "ASR coherent", "degenerate")
+
+
+def results_table(
+    title: str, columns: Sequence[str], text: int = 1, lists: Sequence[str] = (), caption: str | None = None
+) -> Table:
+    """A compact terminal table: a rule under the header, one space between columns, headers broken at their
+    spaces. The first ``text`` columns are left-aligned, the others (numbers) right-aligned. Cells never wrap,
+    except in the columns named in ``lists``: lists of heads written by ``list_cell``, which a narrow terminal
+    wraps at their commas instead of cutting them short."""
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+    for i, col in enumerate(columns):
+        table.add_column(
+            col.replace(" ", "\n"), justify="left" if i < text or col in lists else "right", no_wrap=col not in lists
+        )
+    return table
+
+
+def list_cell(items) -> str:
+    """Heads (or any names) for a table cell: ", "-separated, so the cell can wrap; "-" when there are none."""
+    return ", ".join(map(str, items)) or "-"
+
+
+def asr_cells(summary: dict) -> list[str]:
+    """The ``ASR_COLUMNS`` cells of an ASR summary (``asr.summarize``)."""
+    if not summary.get("n"):
+        return ["0", "-", "-", "-", "-"]
+    s = summary
+    ci = f"{100 * s['ci_low']:.1f}-{100 * s['ci_high']:.1f}%"
+    return [str(s["n"]), f"{s['asr']:.1%}", ci, f"{s['asr_coherent']:.1%}", f"{s['degenerate_rate']:.1%}"]

@@ -17,9 +17,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from safetyheads.commands.common import console
+from safetyheads.commands.common import console, results_table
 from safetyheads.organism import BASE_MODEL, ORGANISM
 
 stdout = Console()
@@ -151,11 +150,12 @@ def demo(
 def print_summary(name: str, rows, summary: dict) -> None:
     from safetyheads.study import COLUMNS
 
-    table = Table(title=f"demo on {name}: AdvBench evaluation prompts and zero-shot helpfulness")
-    for col in COLUMNS:
-        table.add_column(col, justify="right")
+    table = results_table(
+        f"demo on {name}: AdvBench evaluation prompts and zero-shot helpfulness", COLUMNS, text=3, lists=["heads"]
+    )
     for r in rows:
-        table.add_row(*r.cells())
+        condition, heads, *rest = r.cells()
+        table.add_row(condition, heads.replace(",", ", "), *rest)
     stdout.print(table)
     finding = summary["finding"]
     random_gain = finding["random_mean_coherent_gain"]
@@ -165,7 +165,7 @@ def print_summary(name: str, rows, summary: dict) -> None:
             stdout.print(f"{group} ({v['heads']}): coherent-ASR gain {v['coherent_gain']:+.2f}")
             continue
         ratio = f"{v['ratio_to_random']:.1f}x random" if v["ratio_to_random"] is not None else "random gain <= 0"
-        drops = ", ".join(f"{t} {-d:+.3f}" for t, d in v["helpfulness_drop"].items())
+        drops = ", ".join(f"{t} {(-d or 0.0):+.3f}" for t, d in v["helpfulness_drop"].items())  # no "-0.000"
         met = "finding met" if v["finding_met"] else "finding not met"
         stdout.print(f"{group} ({v['heads']}): coherent-ASR gain {v['coherent_gain']:+.2f} ({ratio}); {drops}: {met}")
     overlap = summary.get("overlap")

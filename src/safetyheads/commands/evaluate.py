@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from safetyheads.ablation import ablated
 from safetyheads.asr import summarize
@@ -76,26 +75,10 @@ def _file_digest(path: Path | None) -> str | None:
 
 
 def _print_summary(summary: dict, title: str) -> None:
-    table = Table(title=title)
-    for col in ("set", "n", "ASR", "95% CI", "ASR coherent", "degenerate"):
-        table.add_column(col, justify="right")
-
-    def row(name: str, s: dict) -> None:
-        if not s["n"]:
-            table.add_row(name, "0", "-", "-", "-", "-")
-            return
-        table.add_row(
-            name,
-            str(s["n"]),
-            f"{s['asr']:.1%}",
-            f"{s['ci_low']:.1%} - {s['ci_high']:.1%}",
-            f"{s['asr_coherent']:.1%}",
-            f"{s['degenerate_rate']:.1%}",
-        )
-
-    row("all", summary)
+    table = c.results_table(title, ("set", *c.ASR_COLUMNS))
+    table.add_row("all", *c.asr_cells(summary))
     for name, s in summary.get("categories", {}).items():
-        row(name, s)
+        table.add_row(name, *c.asr_cells(s))
     stdout.print(table)
 
 
@@ -328,11 +311,10 @@ def helpfulness_cmd(
                 progress.advance(bar)
         result = arrange({n: per_task[n] for n in names})
         write_json(file, result)
-        table = Table(
-            title="Helpfulness: zero-shot accuracy" + (f" with {format_heads(chosen)} ablated" if chosen else "")
+        table = c.results_table(
+            "Helpfulness: zero-shot accuracy" + (f" with {format_heads(chosen)} ablated" if chosen else ""),
+            ("task", "n", "accuracy", "acc_norm") + (("base accuracy", "base acc_norm") if paired else ()),
         )
-        for col in ("task", "n", "accuracy", "acc_norm") + (("base accuracy", "base acc_norm") if paired else ()):
-            table.add_column(col, justify="right")
         for name in names:
             r = result[name]
             row = [name, str(r["n"]), f"{r['accuracy']:.3f}", f"{r['accuracy_norm']:.3f}"]
@@ -363,9 +345,9 @@ def calibrate_cmd(
     with c.console.status(f"scoring {3 * len(pairs)} answers ..."):
         result = calibrate(lm, tokenizer, pairs, template, system)
     summary = result.summary()
-    table = Table(title=f"Coherence NLL (nats/token) under {model}, template {template}")
-    for col in ("text", "n", "min", "median", "max"):
-        table.add_column(col, justify="right")
+    table = c.results_table(
+        f"Coherence NLL (nats/token) under {model}, template {template}", ("text", "n", "min", "median", "max")
+    )
     for key in ("fluent", "shuffled", "word_salad"):
         s = summary[key]
         table.add_row(key, str(s["n"]), f"{s['min']:.2f}", f"{s['median']:.2f}", f"{s['max']:.2f}")

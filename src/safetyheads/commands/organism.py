@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from safetyheads.commands.common import console
+from safetyheads.commands.common import console, results_table
 from safetyheads.organism import CARD_FILE, ORGANISM, Recipe, build
 
 app = typer.Typer(help="The safety-tuned model organism (smollm2-135m-safety).", no_args_is_help=True)
@@ -18,9 +17,7 @@ stdout = Console()
 
 
 def print_card(card: dict) -> None:
-    table = Table(title=f"{ORGANISM}: measured on prompts never used in training")
-    for col in ("measure", "base", "tuned"):
-        table.add_column(col, justify="right")
+    table = results_table(f"{ORGANISM}: measured on prompts never used in training", ("measure", "base", "tuned"))
     b, t = card["base"], card["tuned"]
     rows = [
         ("refusal, advbench evaluation half (keyword)", "advbench_evaluation", "refusal_keyword"),

@@ -7,7 +7,6 @@ import hashlib
 import json
 
 from rich.console import Console
-from rich.table import Table
 
 from safetyheads.commands import analysis as a
 from safetyheads.commands import common as c
@@ -100,9 +99,7 @@ def write_mean_csv(path, results: list[ShipsResult]) -> list[tuple[Head, float, 
 
 
 def print_top(title: str, ranked: list[tuple[Head, float, float]], top: int) -> None:
-    table = Table(title=title)
-    for col in ("rank", "head", "mean", "std"):
-        table.add_column(col, justify="right")
+    table = c.results_table(title, ("rank", "head", "mean", "std"), text=0)
     for i, (head, m, s) in enumerate(sorted(ranked, key=lambda r: -r[1])[:top], 1):
         table.add_row(str(i), str(head), f"{m:.4g}", f"{s:.3g}")
     stdout.print(table)
@@ -253,9 +250,8 @@ def sahara_cmd(
             show_progress=True,
         )
         write_json(file, {**result.as_dict(), "complete": True})
-    table = Table(title=f"Sahara group ({spec.kind.value}, rank {rank}, {len(texts)} prompts)")
-    for col in ("step", "chosen", "generalized Ships (deg)"):
-        table.add_column(col, justify="right")
+    title = f"Sahara group ({spec.kind.value}, rank {rank}, {len(texts)} prompts)"
+    table = c.results_table(title, ("step", "chosen", "generalized Ships (deg)"), text=0)
     for i, step in enumerate(result.steps, 1):
         table.add_row(str(i), str(step.chosen), f"{step.scores[step.chosen.layer][step.chosen.head]:.4g}")
     stdout.print(table)
