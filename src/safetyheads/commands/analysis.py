@@ -402,7 +402,7 @@ def sahara_scored(
         write_json(file, {**result.as_dict(), **header, "complete": True, **({"stopped": stopped} if stopped else {})})
     keys = ["generalized_ships", "refusal"] + (["harmless_generalized_ships", "harmless_kl"] if harmless else [])
     title = f"Sahara group: {objective.formula()} ({spec.kind.value}, rank {rank}, {len(texts)} prompts)"
-    table = c.results_table(title, ["step", "chosen", "objective", *keys], text=0)
+    table = c.results_table(title, ["step", "chosen", "objective", *(k.replace("_", " ") for k in keys)], text=0)
     for i, step in enumerate(result.steps, 1):
         at = (step.chosen.layer, step.chosen.head)
         cells = [str(i), str(step.chosen), f"{step.scores[at[0]][at[1]]:.4g}"]
