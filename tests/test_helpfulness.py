@@ -9,7 +9,7 @@ import torch
 from models import save_tiny, tiny_model, tiny_tokenizer
 
 from safetyheads.cli import main
-from safetyheads.helpfulness import choice_loglikelihoods, evaluate_mc, helpfulness
+from safetyheads.helpfulness import choice_loglikelihoods, evaluate_mc, helpfulness, score_task
 from safetyheads.reference import naive_ablation
 from safetyheads.types import AblationSpec, Head, MCItem, SafetyHeadsError
 
@@ -39,7 +39,8 @@ def by_hand(model, tok, item):
 def expected_accuracy(model, tok, items):
     lls = [by_hand(model, tok, item) for item in items]
     acc = sum(max(range(len(x)), key=lambda i: (x[i], -i)) == it.gold for x, it in zip(lls, items, strict=True))
-    norm = [[v / len(c) for v, c in zip(x, it.choices, strict=True)] for x, it in zip(lls, items, strict=True)]
+    chars = lambda c: len(c) - c.startswith(" ")  # noqa: E731  lm-eval divides by the choice without its delimiter
+    norm = [[v / chars(c) for v, c in zip(x, it.choices, strict=True)] for x, it in zip(lls, items, strict=True)]
     acc_norm = sum(max(range(len(x)), key=lambda i: (x[i], -i)) == it.gold for x, it in zip(norm, items, strict=True))
     return lls, acc / len(items), acc_norm / len(items)
 
@@ -169,3 +170,36 @@ def test_lm_eval_adapter_ablates_every_request(monkeypatch):
     assert lm.safetyheads_ablation == {"heads": [[0, 1], [2, 2]], "kind": "sc", "epsilon": 1e-5}
     result = run_lm_eval(model, tiny_tokenizer(), ["arc_easy"], heads, limit=5)
     assert result == {"plan": [heads], "tasks": ["arc_easy"]}
+
+
+def test_real_lm_eval_requests_through_the_adapter_match_our_scoring():
+    """lm-eval's own HFLM (the dev extra installs lm-eval) answers log-likelihood requests through ablated_lm:
+    with heads ablated they equal safetyheads' per-choice log-likelihoods under the same ablation."""
+    pytest.importorskip("lm_eval")
+    from lm_eval.api.instance import Instance
+
+    from safetyheads.ablation import ablated
+    from safetyheads.lmeval_adapter import ablated_lm
+
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    tok.eos_token = "\n"  # lm-eval starts an empty context with EOS (so do we, when there is no BOS)
+    items = ITEMS
+    requests = [
+        Instance("loglikelihood", doc={}, arguments=(item.context_of(i), choice), idx=i)
+        for item in items
+        for i, choice in enumerate(item.choices)
+    ]
+    heads, spec = [Head(0, 1), Head(1, 3)], AblationSpec.parse("ua-q")
+    theirs = [ll for ll, _greedy in ablated_lm(model, tok, heads, spec, batch_size=3).loglikelihood(requests)]
+    with ablated(model, heads, spec):
+        ours = [v for row in choice_loglikelihoods(model, tok, items) for v in row]
+    plain = [v for row in choice_loglikelihoods(model, tok, items) for v in row]
+    assert theirs == pytest.approx(ours, abs=1e-4)
+    assert theirs != pytest.approx(plain, abs=1e-3)  # the ablation reached lm-eval's forwards
+
+
+def test_acc_norm_divides_by_the_choice_without_its_delimiter_space():
+    # lm-eval: " ab" counts 2 characters, " abcdefgh" 8, so -2.0 / 2 < -6.5 / 8 and the long choice wins;
+    # counting the space (3 and 9) would pick the short one
+    score = score_task([MCItem("Q:", (" ab", " abcdefgh"), 1)], [[-2.0, -6.5]])
+    assert score.accuracy == 0.0 and score.accuracy_norm == 1.0

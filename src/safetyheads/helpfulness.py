@@ -2,11 +2,12 @@
 
 Each choice is a continuation of the item's context. Its score is the summed
 log-likelihood of its tokens given the context (``acc``: the argmax is the
-prediction); ``acc_norm`` divides by the continuation's length in characters
-first. Tokenisation follows lm-eval-harness: trailing spaces of the context move
-to the continuation, the pair is encoded whole, and no BOS token is added (except
-for Gemma models, which lm-eval also gives one); an empty context becomes the BOS
-(or EOS) token. Tasks come from ``safetyheads.datasets.load_mc_task``.
+prediction); ``acc_norm`` divides by the choice's length in characters first,
+without the space that separates it from the context (lm-eval's target
+delimiter). Tokenisation follows lm-eval-harness: trailing spaces of the context
+move to the continuation, the pair is encoded whole, and no BOS token is added
+(except for Gemma models, which lm-eval also gives one); an empty context becomes
+the BOS (or EOS) token. Tasks come from ``safetyheads.datasets.load_mc_task``.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def score_task(items: Sequence[MCItem], loglikelihoods: Sequence[Sequence[float]
     preds, correct, correct_norm = [], 0, 0
     for item, lls in zip(items, loglikelihoods, strict=True):
         pred = int(np.argmax(lls))
-        lengths = [max(len(c), 1) for c in item.choices]
+        lengths = [max(len(c.removeprefix(" ")), 1) for c in item.choices]  # lm-eval: the choice without " "
         pred_norm = int(np.argmax([ll / n for ll, n in zip(lls, lengths, strict=True)]))
         preds.append(pred)
         correct += pred == item.gold
