@@ -40,8 +40,10 @@ $(STAMP): pyproject.toml Makefile
 test: setup
 	$(PY) -m pytest
 
+DEMO_OUT ?= runs/demo
+
 demo: setup
-	$(VENV)/bin/safetyheads demo
+	$(VENV)/bin/safetyheads demo --out $(DEMO_OUT)
 
 bench: setup
 	$(PY) benchmarks/bench_ships.py
