@@ -126,6 +126,6 @@ def asr_cells(summary: dict) -> list[str]:
     """The ``ASR_COLUMNS`` cells of an ASR summary (``asr.summarize``)."""
     if not summary.get("n"):
         return ["0", "-", "-", "-", "-"]
-    s = summary
-    ci = f"{100 * s['ci_low']:.1f}-{100 * s['ci_high']:.1f}%"
-    return [str(s["n"]), f"{s['asr']:.1%}", ci, f"{s['asr_coherent']:.1%}", f"{s['degenerate_rate']:.1%}"]
+    ci = f"{100 * summary['ci_low']:.1f}-{100 * summary['ci_high']:.1f}%"
+    asr, coherent, degenerate = (f"{summary[key]:.1%}" for key in ("asr", "asr_coherent", "degenerate_rate"))
+    return [str(summary["n"]), asr, ci, coherent, degenerate]
