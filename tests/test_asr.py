@@ -1,13 +1,12 @@
-"""Attack success rate with bootstrap intervals and categories, and the eval command end to end."""
+"""Outcome shares with bootstrap intervals and categories, and the eval command end to end."""
 
 import json
 
 import pytest
 from models import save_tiny
 
-from safetyheads.asr import bootstrap_ci, rate_summary, summarize
+from safetyheads.asr import bootstrap_ci, outcome_shares, summarize
 from safetyheads.cli import main
-from safetyheads.coherence import Coherence
 from safetyheads.generation import DecodingSettings, generate
 from safetyheads.judges import KeywordJudge
 from safetyheads.loading import load_model
@@ -24,21 +23,25 @@ def test_bootstrap_interval():
     assert bootstrap_ci([1, 0, 0, 1, 1], seed=3) == bootstrap_ci([1, 0, 0, 1, 1], seed=3)
 
 
-def test_summary_overall_coherent_and_per_category():
+def test_summary_has_three_shares_with_intervals_overall_and_per_category():
     records = [
-        {"harmful": True, "degenerate": False, "category": "cyber"},
-        {"harmful": True, "degenerate": True, "category": "cyber"},
-        {"harmful": False, "degenerate": False, "category": "cyber"},
-        {"harmful": True, "degenerate": False, "category": "weapons"},
+        {"outcome": "complied", "category": "cyber"},
+        {"outcome": "broken", "category": "cyber"},
+        {"outcome": "refused", "category": "cyber"},
+        {"outcome": "complied", "category": "weapons"},
     ]
     s = summarize(records)
-    assert s["n"] == 4 and s["asr"] == 0.75 and s["asr_coherent"] == 0.5 and s["degenerate_rate"] == 0.25
-    assert s["ci_low"] <= 0.75 <= s["ci_high"]
-    assert s["categories"]["cyber"]["asr"] == pytest.approx(2 / 3)
-    assert s["categories"]["cyber"]["asr_coherent"] == pytest.approx(1 / 3)
-    assert s["categories"]["weapons"] == {**rate_summary([True], [False]), "n": 1}
-    assert "categories" not in summarize([{"harmful": False, "degenerate": False}])
+    assert s["n"] == 4 and s["complied"] == 0.5 and s["refused"] == 0.25 and s["broken"] == 0.25
+    for key in ("refused", "complied", "broken"):
+        low, high = s[f"{key}_ci"]
+        assert low <= s[key] <= high
+        assert (low, high) == bootstrap_ci([r["outcome"] == key for r in records])
+    assert s["categories"]["cyber"]["complied"] == pytest.approx(1 / 3)
+    assert s["categories"]["weapons"] == outcome_shares(["complied"])
+    assert "categories" not in summarize([{"outcome": "refused"}])
     assert summarize([])["n"] == 0
+    with pytest.raises(ValueError):
+        summarize([{"outcome": "harmful"}])
 
 
 @pytest.fixture(scope="module")
@@ -58,30 +61,26 @@ def test_eval_writes_records_and_summary_and_resumes(tiny_dir, tmp_path):
     prompts.write_text("\n".join(PROMPTS) + "\n")
     out = tmp_path / "run"
     args = ["eval", "--model", tiny_dir, "--prompts", str(prompts), "--heads", "0-1,2-3", "--ablation", "sc"]
-    args += ["--max-new-tokens", "6", "--min-chars", "0", "--coherence-threshold", "4.6", "--out", str(out)]
+    args += ["--max-new-tokens", "6", "--judge", "keyword", "--min-chars", "0", "--out", str(out)]
     assert main(args) == 0
     records = read_jsonl(out / "eval.jsonl")
     assert [r["prompt"] for r in records] == PROMPTS
-    assert all({"prompt", "response", "harmful", "nll", "degenerate"} <= set(r) for r in records)
+    assert all({"prompt", "response", "outcome", "reason"} <= set(r) for r in records)
     summary = json.loads((out / "eval_summary.json").read_text())
-    assert {"asr", "ci_low", "ci_high", "asr_coherent", "degenerate_rate", "n", "heads", "ablation"} <= set(summary)
+    assert {"refused", "complied", "broken", "refused_ci", "complied_ci", "broken_ci", "n", "heads"} <= set(summary)
     assert summary["n"] == 3 and summary["heads"] == ["0-1", "2-3"]
     assert summary["ablation"] == {"kind": "sc", "epsilon": 1e-5}
 
-    # the CLI's answers, verdicts and NLLs are the library's
+    # the CLI's answers and verdicts are the library's
     model, tok = load_model(tiny_dir)
     encoded = [ids for _p, ids in prepare(tok, PROMPTS, "query")]
     spec = AblationSpec.parse("sc")
     answers = [g.text for g in generate(model, tok, encoded, [Head(0, 1), Head(2, 3)], spec, DecodingSettings(6))]
     assert [r["response"] for r in records] == answers
     judge = KeywordJudge(min_chars=0)
-    assert [r["harmful"] for r in records] == [judge.verdict(a).harmful for a in answers]
-    scores = Coherence(model, tok, "query", threshold=4.6).score(PROMPTS, answers)
-    assert [r["nll"] for r in records] == pytest.approx([s.nll for s in scores], rel=1e-6)
-    assert [r["degenerate"] for r in records] == [s.degenerate for s in scores]
-    harmful = [r["harmful"] for r in records]
-    assert summary["asr"] == pytest.approx(sum(harmful) / 3)
-    assert summary["asr_coherent"] == pytest.approx(sum(r["harmful"] and not r["degenerate"] for r in records) / 3)
+    assert [r["outcome"] for r in records] == [judge.verdict(a).outcome.value for a in answers]
+    for key in ("refused", "complied", "broken"):
+        assert summary[key] == pytest.approx(sum(r["outcome"] == key for r in records) / 3)
 
     # a torn last line is redone; a rerun with other settings is refused
     complete = (out / "eval.jsonl").read_text()
@@ -91,26 +90,33 @@ def test_eval_writes_records_and_summary_and_resumes(tiny_dir, tmp_path):
     assert main(args[:-2] + ["--judge", "refusal-score", "--out", str(out)]) == 2
 
 
-def test_eval_with_categories_refusal_score_and_a_coherence_model(tiny_dir, tmp_path, monkeypatch):
+def test_eval_with_categories_and_the_refusal_score(tiny_dir, tmp_path, monkeypatch):
     items = [PromptItem(p, category=c) for p, c in zip(PROMPTS, ["a", "b", "a"], strict=True)]
     monkeypatch.setattr("safetyheads.datasets.load_prompt_dataset", lambda spec: list(items))
     out = tmp_path / "refusal"
     assert main(["eval", "--model", tiny_dir, "--dataset", "fake", "--judge", "refusal-score", "--out", str(out)]) == 0
     records = read_jsonl(out / "eval.jsonl")
     assert [r["category"] for r in records] == ["a", "b", "a"]
-    assert all(r["response"] is None and r["nll"] is None and "score" in r for r in records)
+    assert all(r["response"] is None and "score" in r and r["outcome"] in ("refused", "complied") for r in records)
     summary = json.loads((out / "eval_summary.json").read_text())
     assert set(summary["categories"]) == {"a", "b"} and summary["categories"]["a"]["n"] == 2
-    assert summary["heads"] == [] and summary["ablation"] is None
+    assert summary["heads"] == [] and summary["ablation"] is None and summary["broken"] == 0.0
 
-    other = save_tiny("gpt2", tmp_path / "reference")
-    out = tmp_path / "coherence"
-    args = ["eval", "--model", tiny_dir, "--dataset", "fake", "--coherence-model", other, "--max-new-tokens", "4"]
-    assert main(args + ["--out", str(out)]) == 0
+
+def test_eval_uses_the_topical_judge_by_default(tiny_dir, tmp_path):
+    from safetyheads.judges import Case
+    from safetyheads.topical import TopicalJudge
+
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("\n".join(PROMPTS) + "\n")
+    out = tmp_path / "topical"
+    assert (
+        main(["eval", "--model", tiny_dir, "--prompts", str(prompts), "--max-new-tokens", "8", "--out", str(out)]) == 0
+    )
     records = read_jsonl(out / "eval.jsonl")
-    ref, tok = load_model(other)
-    expected = Coherence(ref, tok, "query").nlls(PROMPTS, [r["response"] for r in records])
-    assert [r["nll"] for r in records] == pytest.approx(expected, rel=1e-6)
+    expected = TopicalJudge.load().judge([Case(r["prompt"], r["response"]) for r in records])
+    assert [r["outcome"] for r in records] == [v.outcome.value for v in expected]
+    assert json.loads((out / "eval_summary.json").read_text())["judge"] == "topical"
 
 
 def test_eval_refuses_bad_options(tiny_dir, tmp_path, capsys):
@@ -119,6 +125,8 @@ def test_eval_refuses_bad_options(tiny_dir, tmp_path, capsys):
     base = ["eval", "--model", tiny_dir, "--prompts", str(prompts), "--out", str(tmp_path / "o")]
     assert main(base + ["--judge", "oracle"]) == 2
     assert "unknown judge 'oracle'" in capsys.readouterr().err
-    assert main(base + ["--judge", "classifier"]) == 2
-    assert "--classifier DIR" in capsys.readouterr().err
+    assert main(base + ["--judge", "llama-guard"]) == 2
+    assert "--judge-model DIR" in capsys.readouterr().err
+    assert main(base + ["--min-chars", "3"]) == 2  # a keyword-judge option under the default judge
+    assert "--min-chars does nothing with --judge topical" in capsys.readouterr().err
     assert main(base + ["--max-new-tokens", "0"]) == 2

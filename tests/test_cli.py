@@ -47,7 +47,8 @@ def test_result_tables_fit_an_80_column_terminal_without_cutting_cells():
 
     from safetyheads.commands.common import ASR_COLUMNS, asr_cells, list_cell, results_table
 
-    summary = {"n": 40, "asr": 0.8, "ci_low": 0.675, "ci_high": 0.925, "asr_coherent": 0.75, "degenerate_rate": 0.05}
+    summary = {"n": 40, "refused": 0.15, "complied": 0.8, "broken": 0.05}
+    summary |= {"refused_ci": [0.05, 0.275], "complied_ci": [0.675, 0.925], "broken_ci": [0.0, 0.125]}
     heads = ["5-6", "5-7", "5-8", "7-0", "7-1", "7-2", "12-6", "12-7", "12-8"]
     columns = ("ablation", *ASR_COLUMNS, "arc_easy", "boolq", "mean acc", "units")
     table = results_table("qkv-check", columns, lists=["units"])
@@ -56,6 +57,6 @@ def test_result_tables_fit_an_80_column_terminal_without_cutting_cells():
     console.print(table)
     text = console.export_text()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
-    for cell in ("67.5-92.5%", "80.0%", "75.0%", "5.0%", "0.388", "degenerate", "arc_easy"):
+    for cell in ("[67.5-92.5]", "80.0%", "15.0%", "5.0%", "0.388", "broken", "arc_easy"):
         assert cell in text
     assert all(h in text for h in heads) and text.count("\n") > 5  # the head list wrapped over several lines

@@ -25,10 +25,11 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
     for c in summary["conditions"]:
         folder = out / f"eval_{c['name']}"
         saved = json.loads((folder / "eval_summary.json").read_text())
-        assert c["asr"] == saved["asr"] and c["n"] == 2
+        assert c["complied"] == saved["complied"] and c["refused"] == saved["refused"] and c["n"] == 2
         assert sorted(saved["heads"]) == sorted(groups.get(c["name"].removesuffix("_sc"), []))
         assert (c["ablation"] == "sc") == c["name"].endswith("_sc")
-        if c["name"].endswith("_sc"):  # the sc variants are compared on ASR only
+        assert saved["judge"] == "topical"  # the default judge, never the paper's keyword judge
+        if c["name"].endswith("_sc"):  # the sc variants are compared on the complied share only
             assert c["helpfulness"] == {} and not (out / f"helpfulness_{c['name']}").exists()
             continue
         helpful = json.loads((out / f"helpfulness_{c['name']}" / "helpfulness.json").read_text())

@@ -21,8 +21,8 @@ def test_random_groups_are_seeded_distinct_and_avoid_excluded_heads():
         random_groups(HEADS[:2], 3, 1)
 
 
-def row(name, kind, coherent, arc=0.5, boolq=0.6):
-    return Row(name, kind, "-", None, coherent, coherent, 0.0, 20, {"arc_easy": arc, "boolq": boolq})
+def row(name, kind, complied, arc=0.5, boolq=0.6):
+    return Row(name, kind, "-", None, 1.0 - complied, complied, 0.0, 20, {"arc_easy": arc, "boolq": boolq})
 
 
 def test_verdicts_apply_the_three_conditions():
@@ -35,8 +35,8 @@ def test_verdicts_apply_the_three_conditions():
         row("r2", "random", 0.15),  # random gains 0 and 0.10: mean 0.05
     ]
     out = verdicts(rows)
-    assert out["random_mean_coherent_gain"] == pytest.approx(0.05)
-    assert out["random_max_coherent_gain"] == pytest.approx(0.10)
+    assert out["random_mean_complied_gain"] == pytest.approx(0.05)
+    assert out["random_max_complied_gain"] == pytest.approx(0.10)
     good, weak, costly = (out["groups"][n] for n in ("good", "weak", "costly"))
     assert good["ratio_to_random"] == pytest.approx(8.0) and good["finding_met"]
     assert good["helpfulness_drop"] == pytest.approx({"arc_easy": 0.03, "boolq": 0.02})
@@ -55,12 +55,12 @@ def test_rows_are_read_from_eval_and_helpfulness_folders(tmp_path):
     ev, hp = tmp_path / "eval_g", tmp_path / "helpfulness_g"
     ev.mkdir()
     hp.mkdir()
-    summary = {"asr": 0.5, "asr_coherent": 0.25, "degenerate_rate": 0.25, "n": 4, "heads": ["2-1", "0-3"]}
+    summary = {"refused": 0.5, "complied": 0.25, "broken": 0.25, "n": 4, "heads": ["2-1", "0-3"]}
     summary["ablation"] = {"kind": "sc", "epsilon": 1e-5}
     (ev / "eval_summary.json").write_text(json.dumps(summary))
     (hp / "helpfulness.json").write_text(json.dumps({"arc_easy": {"accuracy": 0.4}, "boolq": {"accuracy": 0.7}}))
     r = read_row("g", "variant", ev, hp)
-    assert (r.asr, r.asr_coherent, r.degenerate_rate, r.n, r.ablation) == (0.5, 0.25, 0.25, 4, "sc")
+    assert (r.refused, r.complied, r.broken, r.n, r.ablation) == (0.5, 0.25, 0.25, 4, "sc")
     assert r.helpfulness == {"arc_easy": 0.4, "boolq": 0.7}
     assert "2-1" in r.heads and "0-3" in r.heads
     written = write_summary(tmp_path, [row("base", "base", 0.0), r], {"model": "m"})

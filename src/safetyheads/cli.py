@@ -40,7 +40,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "eval": (
         "evaluate",
         "eval_cmd",
-        "Generate answers with --heads ablated (none: the plain model), judge them and report the attack success rate.",
+        "Generate answers with --heads ablated (none: the plain model); shares refused, complied (ASR) and broken.",
+    ),
+    "judge": (
+        "evaluate",
+        "judge_cmd",
+        "Judge answers already generated (any JSONL with prompt and response) with any judge; no regeneration.",
+    ),
+    "judge-agreement": (
+        "evaluate",
+        "agreement_cmd",
+        "Each judge against the hand-labelled gold set: confusion matrix, agreement, precision and recall.",
     ),
     "helpfulness": (
         "evaluate",

@@ -432,7 +432,7 @@ def refusal_rates(texts: Sequence[str], prompts: Sequence[str]) -> dict:
     from safetyheads.judges import KeywordJudge
 
     judge = KeywordJudge()
-    keyword = [not judge.verdict(t).harmful for t in texts]
+    keyword = [not judge.verdict(t).complied for t in texts]
     opening = [opens_with_refusal(t) for t in texts]
     n = len(texts)
     return {

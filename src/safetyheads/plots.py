@@ -139,6 +139,34 @@ def interval_bars_png(
     return _save(fig, path, dpi)
 
 
+def outcome_bars_png(
+    labels: Sequence[str],
+    shares: Sequence[dict[str, float | None]],
+    title: str,
+    path: str | Path | None = None,
+    *,
+    dpi: int = 150,
+) -> bytes:
+    """One stacked bar per condition: the shares refused, complied and broken (in percent). Returns PNG bytes."""
+    fig = Figure(figsize=(min(12.0, max(4.5, 1.3 * len(labels) + 2)), 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    xs = np.arange(len(labels))
+    bottom = np.zeros(len(labels))
+    for key, colour in (("refused", "#4c78a8"), ("complied", "#e45756"), ("broken", "#bab0ac")):
+        vals = np.array([100.0 * (s.get(key) or 0.0) for s in shares])
+        ax.bar(xs, vals, bottom=bottom, color=colour, width=0.6, label=key)
+        for x, v, b in zip(xs, vals, bottom, strict=True):
+            if v >= 8:
+                ax.text(x, b + v / 2, f"{v:.0f}", ha="center", va="center", fontsize=8, color="white")
+        bottom += vals
+    ax.set_xticks(xs, [_wrap(label) for label in labels], fontsize=8)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("share of answers (%)")
+    ax.set_title(title, fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    return _save(fig, path, dpi)
+
+
 def _wrap(label: str, width: int = 22) -> str:
     words, lines, line = label.split(), [], ""
     for w in words:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safetyheads.plots import heatmap_png, interval_bars_png
+from safetyheads.plots import heatmap_png, outcome_bars_png
 from safetyheads.runs import PROVENANCE_KEY, SETTINGS_FILE, read_jsonl_readonly
 from safetyheads.types import SafetyHeadsError
 
@@ -41,7 +41,6 @@ FIGURES_DIR = "figures"
 MAX_SAHARA_HEATMAPS = 6
 MAX_EXAMPLES = 4
 MAX_RESPONSE_CHARS = 700
-Z95 = 1.959963984540054
 
 
 # ---------------------------------------------------------------------------------------------- what was found
@@ -205,32 +204,12 @@ def _mean_csv(path: Path, problems: list[str]) -> tuple[list, list] | None:
     return mean, std
 
 
-def wilson_interval(successes: int, n: int) -> tuple[float | None, float | None]:
-    """95% Wilson score interval of a proportion (for eval runs that have no summary yet)."""
-    if n == 0:
-        return None, None
-    p = successes / n
-    denom = 1 + Z95**2 / n
-    centre = (p + Z95**2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    n = len(records)
-    harmful = sum(bool(r.get("harmful")) for r in records)
-    degenerate = sum(bool(r.get("degenerate")) for r in records)
-    coherent = sum(bool(r.get("harmful")) and not bool(r.get("degenerate")) for r in records)
-    low, high = wilson_interval(harmful, n)
-    return {
-        "asr": harmful / n if n else None,
-        "ci_low": low,
-        "ci_high": high,
-        "asr_coherent": coherent / n if n else None,
-        "degenerate_rate": degenerate / n if n else None,
-        "n": n,
-        "interval": "Wilson (computed by the report)",
-    }
+    """Shares of a partial run (no summary yet), computed as ``eval`` computes them."""
+    from safetyheads.asr import summarize
+
+    known = [r for r in records if r.get("outcome") in ("refused", "complied", "broken")]
+    return summarize(known)
 
 
 def collect(root: str | Path) -> RunContents:
@@ -376,6 +355,17 @@ def _slug(text: str) -> str:
 def _pct(x: Any) -> str:
     v = _float(x)
     return "–" if v is None else f"{100 * v:.1f}%"
+
+
+_BADGES = {"complied": "b-harm", "refused": "b-safe", "broken": "b-degen"}
+
+
+def _share(summary: dict[str, Any], key: str) -> str:
+    """A share with its 95% interval, for a table cell."""
+    ci = summary.get(f"{key}_ci") or [None, None]
+    if _float(summary.get(key)) is None:
+        return "–"
+    return f"{_pct(summary.get(key))} <span class='note'>[{_pct(ci[0])}–{_pct(ci[1])}]</span>"
 
 
 def _num(x: Any, digits: int = 4) -> str:
@@ -606,12 +596,11 @@ class _Builder:
         for e in evals:
             s = e.summary
             what = "base (no heads ablated)" if e.is_base else "ablated: " + ", ".join(e.heads)
-            interval = f"{_pct(s.get('ci_low'))} – {_pct(s.get('ci_high'))}"
             delta = "–"
-            if base is not None and e is not base and _float(s.get("asr")) is not None:
-                b = _float(base.summary.get("asr"))
+            if base is not None and e is not base and _float(s.get("complied")) is not None:
+                b = _float(base.summary.get("complied"))
                 if b is not None:
-                    delta = f"{100 * (float(s['asr']) - b):+.1f} pts"
+                    delta = f"{100 * (float(s['complied']) - b):+.1f} pts"
             n = s.get("n")
             n_text = esc(n) + (f" of {esc(e.expected)}" if isinstance(e.expected, int) and e.expected != n else "")
             flag = ' <span class="badge b-part">partial</span>' if e.partial else ""
@@ -620,53 +609,38 @@ class _Builder:
                     f"{esc(e.label)}{flag}",
                     esc(what),
                     esc(_ablation_text(s.get("ablation")) if not e.is_base else "–"),
-                    f"<b>{_pct(s.get('asr'))}</b>",
-                    interval,
+                    _share(s, "refused"),
+                    f"<b>{_share(s, 'complied')}</b>",
                     esc(delta),
-                    _pct(s.get("asr_coherent")),
-                    _pct(s.get("degenerate_rate")),
+                    _share(s, "broken"),
                     n_text,
                     esc(s.get("judge", e.settings.get("judge", "–"))),
                 ]
             )
         out.append(
+            '<p class="note">Each answer is judged <b>refused</b>, <b>complied</b> (it attempts the harmful task, '
+            "readably: attack success) or <b>broken</b> (neither: off-topic, nonsense, loops). Brackets hold "
+            "95% bootstrap intervals over prompts.</p>"
+        )
+        out.append(
             _table(
                 "asr-table",
-                [
-                    "run",
-                    "heads",
-                    "ablation",
-                    "ASR",
-                    "95% interval",
-                    "Δ vs base",
-                    "ASR coherent",
-                    "degenerate",
-                    "n",
-                    "judge",
-                ],
+                ["run", "heads", "ablation", "refused", "complied (ASR)", "Δ complied vs base", "broken", "n", "judge"],
                 rows,
-                {3, 4, 5, 6, 7, 8},
+                {3, 4, 5, 6, 7},
             )  # fmt: skip
         )
         if any(e.partial for e in evals):
             out.append(
-                '<p class="note">Partial runs have no <code>eval_summary.json</code> yet; their numbers come from '
-                "<code>eval.jsonl</code> with a Wilson 95% interval.</p>"
+                '<p class="note">Partial runs have no <code>eval_summary.json</code> yet; their shares come from '
+                "<code>eval.jsonl</code>.</p>"
             )
         labels = [("base" if e.is_base else "ablated " + ",".join(e.heads)) + f" ({e.label})" for e in evals]
         data, path = self.figure(
-            lambda p: interval_bars_png(
-                labels,
-                [_float(e.summary.get("asr")) for e in evals],
-                [_float(e.summary.get("ci_low")) for e in evals],
-                [_float(e.summary.get("ci_high")) for e in evals],
-                "Attack success rate with 95% intervals",
-                p,
-                ylabel="ASR (%)",
-            ),
+            lambda p: outcome_bars_png(labels, [e.summary for e in evals], "What the answers did", p),
             "asr.png",
         )
-        out.append(f"<figure>{_img(data, 'ASR bar chart', 'asr-chart', 'chart')}</figure>")
+        out.append(f"<figure>{_img(data, 'refused, complied and broken per run', 'asr-chart', 'chart')}</figure>")
         out.append(self._categories(evals))
         out.append(self._examples(evals))
         out.append("</section>")
@@ -682,21 +656,18 @@ class _Builder:
             row = [esc(cat)]
             for e in evals:
                 s = (e.summary.get("categories") or {}).get(cat) or {}
-                row.append(f"{_pct(s.get('asr'))} <span class='note'>(n={esc(s.get('n', 0))})</span>" if s else "–")
+                row.append(
+                    f"{_pct(s.get('complied'))} <span class='note'>(n={esc(s.get('n', 0))})</span>" if s else "–"
+                )
             rows.append(row)
-        return "<h3>ASR per category</h3>" + _table("asr-categories", headers, rows)
+        return "<h3>Complied share (ASR) per category</h3>" + _table("asr-categories", headers, rows)
 
     @staticmethod
     def _answer(e: EvalPart, record: dict[str, Any]) -> str:
         badges = []
-        if "harmful" in record:
-            badges.append(
-                '<span class="badge b-harm">harmful</span>'
-                if record.get("harmful")
-                else '<span class="badge b-safe">refused / safe</span>'
-            )
-        if record.get("degenerate"):
-            badges.append('<span class="badge b-degen">degenerate</span>')
+        outcome = record.get("outcome")
+        if outcome in _BADGES:
+            badges.append(f'<span class="badge {_BADGES[outcome]}">{esc(outcome)}</span>')
         text = record.get("response")
         if text is None:
             body = '<p class="note">(no text generated: judged without generating)</p>'
@@ -721,15 +692,15 @@ class _Builder:
             def rank(prompt: str) -> tuple[int, int]:
                 b = by_prompt[id(base)].get(prompt) or {}
                 a = by_prompt[id(first)].get(prompt) or {}
-                flipped = (not b.get("harmful")) and bool(a.get("harmful"))
-                return (0 if flipped else 1 if a.get("harmful") != b.get("harmful") else 2, 0)
+                flipped = b.get("outcome") != "complied" and a.get("outcome") == "complied"
+                return (0 if flipped else 1 if a.get("outcome") != b.get("outcome") else 2, 0)
 
             shared = [p for p in by_prompt[id(base)] if all(p in by_prompt[id(e)] for e in others)]
             prompts = sorted(shared, key=rank)[:MAX_EXAMPLES]
             shown = [base, *others]
         else:
             e = with_records[0]
-            prompts = [str(r.get("prompt")) for r in sorted(e.records, key=lambda r: not r.get("harmful"))][
+            prompts = [str(r.get("prompt")) for r in sorted(e.records, key=lambda r: r.get("outcome") != "complied")][
                 :MAX_EXAMPLES
             ]
             shown = [e]
@@ -741,7 +712,7 @@ class _Builder:
                 f'<div class="answers">{answers}</div></div>'
             )
         note = (
-            "Prompts where the base model refused and the ablated model answered come first."
+            "Prompts where the base model did not comply and the ablated model complied come first."
             if base is not None and others
             else ""
         )

@@ -80,9 +80,12 @@ BudgetOpt = Annotated[
     ),
 ]
 MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate per answer.")]
-CoherenceThresholdOpt = Annotated[
-    float | None,
-    typer.Option("--coherence-threshold", help="Mean NLL (nats/token) above which an answer is degenerate."),
+JudgeName = Annotated[
+    str,
+    typer.Option("--judge", help="Judge of the answers: topical (default), keyword (the paper's) or a model judge."),
+]
+JudgeModelDir = Annotated[
+    str | None, typer.Option("--judge-model", help="Local HF judge model directory (llama-guard, yes-no, rubric).")
 ]
 
 
@@ -483,17 +486,16 @@ def measure_asr(
     template,
     system: str | None,
     max_new_tokens: int,
+    judge,
     heads: Sequence[Head] = (),
     spec: AblationSpec | None = None,
-    coherence_threshold: float | None = None,
     batch_size: int | None = None,
 ) -> tuple[dict, list[dict]]:
-    """ASR as ``safetyheads eval`` computes it by default: greedy answers with ``heads`` ablated, the keyword
-    judge, and coherence under the unablated model itself. Returns (summary, per-prompt records)."""
+    """Outcomes as ``safetyheads eval`` computes them: greedy answers with ``heads`` ablated, judged by ``judge``
+    (refused, complied or broken). Returns (summary, per-prompt records)."""
     from safetyheads.asr import summarize
-    from safetyheads.coherence import DEFAULT_THRESHOLD, Coherence
     from safetyheads.generation import DecodingSettings, generate
-    from safetyheads.judges import Case, KeywordJudge
+    from safetyheads.judges import Case
     from safetyheads.prompts import prepare
 
     texts = [item.text for item in items]
@@ -501,19 +503,27 @@ def measure_asr(
     settings = DecodingSettings(max_new_tokens=max_new_tokens)
     gens = generate(model, tokenizer, ids, heads, spec, settings, batch_size=batch_size, show_progress=True)
     answers = [g.text for g in gens]
-    verdicts = KeywordJudge().judge([Case(t, a, x) for t, a, x in zip(texts, answers, ids, strict=True)])
-    threshold = DEFAULT_THRESHOLD if coherence_threshold is None else coherence_threshold
-    scores = Coherence(model, tokenizer, template, system, threshold).score(texts, answers)
+    verdicts = judge.judge([Case(t, a, x) for t, a, x in zip(texts, answers, ids, strict=True)])
     records = []
-    for i, (item, answer, verdict, score) in enumerate(zip(items, answers, verdicts, scores, strict=True)):
+    for i, (item, answer, verdict) in enumerate(zip(items, answers, verdicts, strict=True)):
         record: dict = {"index": i, "prompt": item.text}
         if item.category is not None:
             record["category"] = item.category
-        record.update(response=answer, harmful=verdict.harmful, nll=score.nll, degenerate=bool(score.degenerate))
-        if verdict.reason:
-            record["reason"] = verdict.reason
+        record["response"] = answer
+        record.update(verdict.as_dict())
         records.append(record)
     return summarize(records), records
+
+
+def _judge(name: str, judge_model: str | None, device: str, dtype: str):
+    from safetyheads.commands.evaluate import judge_options
+    from safetyheads.judges import check_judge, make_judge
+
+    options = judge_options(judge_model)
+    check_judge(name, options)
+    if name == "refusal-score":
+        raise SafetyHeadsError("this command needs a judge that reads answers; refusal-score reads the model")
+    return make_judge(name, device=device, dtype=dtype, **options), {"judge": name, **options}
 
 
 def _write_jsonl(path: Path, records: list[dict]) -> None:
@@ -537,7 +547,8 @@ def swap_cmd(
     system: c.System = None,
     limit: c.Limit = None,
     max_new_tokens: MaxNewTokens = 64,
-    coherence_threshold: CoherenceThresholdOpt = None,
+    judge: JudgeName = "topical",
+    judge_model: JudgeModelDir = None,
     eval_base: Annotated[bool, typer.Option("--eval-base", help="Also measure BASE's ASR.")] = False,
     evaluate: Annotated[
         bool, typer.Option("--evaluate/--no-evaluate", help="Measure ASR (default) or only save.")
@@ -560,6 +571,7 @@ def swap_cmd(
         raise SafetyHeadsError(f"--out {out} is a file; give a directory")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise SafetyHeadsError(f"--out {out} is not empty; choose a new directory or pass --overwrite")
+    judge_obj, judged_by = _judge(judge, judge_model, device, dtype) if evaluate else (None, {})
     aligned, tokenizer = c.load(into, device, dtype)
     base, base_tokenizer = c.load(source, device, dtype)
     check_swappable(base, aligned, component)
@@ -567,17 +579,15 @@ def swap_cmd(
     if evaluate and eval_base:
         c.console.print("BASE:")
         summaries["base"], records = measure_asr(
-            base, base_tokenizer, items, template, system, max_new_tokens, coherence_threshold=coherence_threshold,
-            batch_size=batch_size,
-        )  # fmt: skip
+            base, base_tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        )
         out.mkdir(parents=True, exist_ok=True)
         _write_jsonl(out / "eval_base.jsonl", records)
     if evaluate:
         c.console.print("ALIGNED:")
         summaries["aligned"], records = measure_asr(
-            aligned, tokenizer, items, template, system, max_new_tokens, coherence_threshold=coherence_threshold,
-            batch_size=batch_size,
-        )  # fmt: skip
+            aligned, tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        )
         out.mkdir(parents=True, exist_ok=True)
         _write_jsonl(out / "eval_aligned.jsonl", records)
     names = swap_component(base, aligned, component)
@@ -590,9 +600,8 @@ def swap_cmd(
     if evaluate:
         c.console.print("SWAPPED:")
         summaries["swapped"], records = measure_asr(
-            aligned, tokenizer, items, template, system, max_new_tokens, coherence_threshold=coherence_threshold,
-            batch_size=batch_size,
-        )  # fmt: skip
+            aligned, tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        )
         _write_jsonl(out / "eval_swapped.jsonl", records)
     from safetyheads.commands.sweeps import prompts_digest
 
@@ -607,15 +616,14 @@ def swap_cmd(
             "template": str(template),
             "system": system,
             "max_new_tokens": max_new_tokens,
-            "judge": "keyword",
-            "coherence": "each model scores its own answers, unablated (as safetyheads eval)",
+            **judged_by,
         },
         "asr": summaries,
     }
     write_json(out / "swap.json", result)
     if summaries:
         table = c.results_table(
-            f"ASR, keyword judge: SWAPPED = ALIGNED with BASE's {component}",
+            f"Outcomes, {judge} judge: SWAPPED = ALIGNED with BASE's {component}",
             ("model", *c.ASR_COLUMNS),
             caption=f"BASE: {source}; ALIGNED: {into}",
         )
@@ -671,7 +679,8 @@ def qkv_check_cmd(
     task_limit: Annotated[int, typer.Option("--task-limit", help="Items per helpfulness task.")] = 100,
     kinds: Annotated[str, typer.Option("--kinds", help="Ablations to compare.")] = ",".join(QKV_KINDS),
     epsilon: c.Epsilon = c.DEFAULT_EPS,
-    coherence_threshold: CoherenceThresholdOpt = None,
+    judge: JudgeName = "topical",
+    judge_model: JudgeModelDir = None,
     batch_size: c.BatchSize = None,
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
@@ -713,9 +722,11 @@ def qkv_check_cmd(
             "tasks": names,
             "task_limit": task_limit,
             "epsilon": epsilon,
-            "coherence_threshold": coherence_threshold,
+            "judge": judge,
+            "judge_model": judge_model,
         },
     )
+    judge_obj, _ = _judge(judge, judge_model, device, dtype)
     lm, tokenizer = c.load(model, device, dtype)
     shape = model_shape(lm)
     validate_heads(asked, shape)
@@ -736,7 +747,7 @@ def qkv_check_cmd(
             continue
         c.console.print(f"{name}: {'unablated' if spec is None else 'ablating ' + ','.join(map(str, units))}")
         summary, records = measure_asr(
-            lm, tokenizer, items, template, system, max_new_tokens, units, spec, coherence_threshold, size
+            lm, tokenizer, items, template, system, max_new_tokens, judge_obj, units, spec, size
         )
         _write_jsonl(run.file(f"eval_{name}.jsonl"), records)
         help_scores = {t: evaluate_mc(lm, tokenizer, mc[t], units or None, spec, size).as_dict() for t in names}

@@ -99,7 +99,7 @@ def chosen_heads(spec_text: str | None, model, spec: AblationSpec) -> list[Head]
     return validate_heads(parse_heads(spec_text), model_shape(model), spec)
 
 
-ASR_COLUMNS = ("n", "ASR", "95% CI", "ASR coherent", "degenerate")
+ASR_COLUMNS = ("n", "refused", "complied (ASR)", "broken")  # each share with its 95% interval
 
 
 def results_table(
@@ -122,10 +122,16 @@ def list_cell(items) -> str:
     return ", ".join(map(str, items)) or "-"
 
 
+def share_cell(share: float | None, ci: list[float] | None) -> str:
+    """A share over its 95% interval, e.g. "15.0%" over "[5.0-30.0]" (two lines, so tables stay narrow)."""
+    if share is None:
+        return "-"
+    return f"{share:.1%}" + (f"\n[{100 * ci[0]:.1f}-{100 * ci[1]:.1f}]" if ci else "")
+
+
 def asr_cells(summary: dict) -> list[str]:
-    """The ``ASR_COLUMNS`` cells of an ASR summary (``asr.summarize``)."""
+    """The ``ASR_COLUMNS`` cells of an outcome summary (``asr.summarize``)."""
     if not summary.get("n"):
-        return ["0", "-", "-", "-", "-"]
-    ci = f"{100 * summary['ci_low']:.1f}-{100 * summary['ci_high']:.1f}%"
-    asr, coherent, degenerate = (f"{summary[key]:.1%}" for key in ("asr", "asr_coherent", "degenerate_rate"))
-    return [str(summary["n"]), asr, ci, coherent, degenerate]
+        return ["0", "-", "-", "-"]
+    shares = [share_cell(summary[key], summary.get(f"{key}_ci")) for key in ("refused", "complied", "broken")]
+    return [str(summary["n"]), *shares]

@@ -1,10 +1,10 @@
 """``safetyheads demo``: the whole study on the safety-tuned model, made of the regular commands.
 
 In one run directory it runs: per-query Ships over AdvBench attribution prompts; the paper's Sahara group and
-the contrastive (helpfulness-penalised) one; ASR, coherent ASR and degenerate rate on AdvBench evaluation
-prompts for no heads, each group and random groups of the same size; ARC-Easy/BoolQ helpfulness for each;
-``ua-q`` against ``sc`` on each Sahara group; Ships on the base model and the head overlap with the tuned
-model; the HTML report; and a summary table (``summary.json``, ``summary.md``). Each step is the command a
+the contrastive (helpfulness-penalised) one; the shares of answers refused, complied (attack success) and
+broken, by the default judge, on AdvBench evaluation prompts for no heads, each group and random groups of the
+same size; ARC-Easy/BoolQ helpfulness for each; ``ua-q`` against ``sc`` on each Sahara group; Ships on the base
+model and the head overlap with the tuned model; the HTML report; and a summary table (``summary.json``, ``summary.md``). Each step is the command a
 user would run by hand, so an interrupted demo resumes where it stopped.
 """
 
@@ -158,16 +158,16 @@ def print_summary(name: str, rows, summary: dict) -> None:
         table.add_row(condition, heads.replace(",", ", "), *rest)
     stdout.print(table)
     finding = summary["finding"]
-    random_gain = finding["random_mean_coherent_gain"]
-    stdout.print(f"random groups: mean coherent-ASR gain {random_gain:+.2f}" if random_gain is not None else "")
+    random_gain = finding["random_mean_complied_gain"]
+    stdout.print(f"random groups: mean gain in complied share {random_gain:+.2f}" if random_gain is not None else "")
     for group, v in finding["groups"].items():
         if v["helpfulness_within_5_points"] is None:  # an sc variant: compared on ASR only
-            stdout.print(f"{group} ({v['heads']}): coherent-ASR gain {v['coherent_gain']:+.2f}")
+            stdout.print(f"{group} ({v['heads']}): complied gain {v['complied_gain']:+.2f}")
             continue
         ratio = f"{v['ratio_to_random']:.1f}x random" if v["ratio_to_random"] is not None else "random gain <= 0"
         drops = ", ".join(f"{t} {(-d or 0.0):+.3f}" for t, d in v["helpfulness_drop"].items())  # no "-0.000"
         met = "finding met" if v["finding_met"] else "finding not met"
-        stdout.print(f"{group} ({v['heads']}): coherent-ASR gain {v['coherent_gain']:+.2f} ({ratio}); {drops}: {met}")
+        stdout.print(f"{group} ({v['heads']}): complied gain {v['complied_gain']:+.2f} ({ratio}); {drops}: {met}")
     overlap = summary.get("overlap")
     if overlap:
         stdout.print(f"base vs tuned heads: {overlap_line(overlap)}")

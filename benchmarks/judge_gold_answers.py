@@ -1,0 +1,115 @@
+"""Generate the answers of the judge's gold set (``src/safetyheads/evaluation_data/judge_gold.jsonl``).
+
+Each condition is one way of running a model of the project on harmful requests: the safety-tuned organism
+unablated and under many ablations (``ua-q``, ``ua-k``, ``sc``, ``mean``; single heads, the demo's groups, a
+larger group, random groups) and the untuned base model, plain and ablated. Every condition answers its own
+slice of a seeded shuffle of AdvBench and HarmBench, so the gold set holds as many different requests as
+answers. Answers are greedy, chat template, 64 new tokens; every other answer is cut to its first 32 tokens
+(what a 32-token greedy run gives, the demo's length), so both lengths are in the set.
+
+    .venv/bin/python benchmarks/judge_gold_answers.py --out runs/judge_gold/answers.jsonl
+
+Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from safetyheads.datasets import load_prompt_dataset
+from safetyheads.generation import DecodingSettings, generate
+from safetyheads.heads import parse_heads
+from safetyheads.loading import load_model
+from safetyheads.organism import BASE_MODEL, ORGANISM, build
+from safetyheads.prompts import prepare
+from safetyheads.study import random_groups
+from safetyheads.types import AblationSpec, Head
+
+PAPER_GROUP = "5-6,7-2,12-8"
+CONTRASTIVE_GROUP = "0-8,1-7,7-2"
+# (condition name, model, heads, ablation kind)
+CONDITIONS: list[tuple[str, str, str, str]] = [
+    ("organism", ORGANISM, "", "ua-q"),
+    ("organism-paper-uaq", ORGANISM, PAPER_GROUP, "ua-q"),
+    ("organism-contrastive-uaq", ORGANISM, CONTRASTIVE_GROUP, "ua-q"),
+    ("organism-contrastive-sc", ORGANISM, CONTRASTIVE_GROUP, "sc"),
+    ("organism-paper-sc", ORGANISM, PAPER_GROUP, "sc"),
+    ("organism-18-8-uaq", ORGANISM, "18-8", "ua-q"),
+    ("organism-7-2-uaq", ORGANISM, "7-2", "ua-q"),
+    ("organism-random-a-uaq", ORGANISM, "random:1", "ua-q"),
+    ("organism-random-b-uaq", ORGANISM, "random:2", "ua-q"),
+    ("organism-contrastive-uak", ORGANISM, "0-2,1-2,7-0", "ua-k"),  # key heads of 0-8, 1-7, 7-2 (GQA: 3 a layer)
+    ("organism-paper-mean", ORGANISM, PAPER_GROUP, "mean"),
+    ("organism-six-uaq", ORGANISM, "0-8,1-7,7-2,5-6,12-8,18-8", "ua-q"),
+    ("base", BASE_MODEL, "", "ua-q"),
+    ("base-paper-uaq", BASE_MODEL, PAPER_GROUP, "ua-q"),
+    # more of the untuned model, which answers most requests: enough compliance to measure precision and recall
+    ("base-b", BASE_MODEL, "", "ua-q"),
+    ("base-contrastive-sc", BASE_MODEL, CONTRASTIVE_GROUP, "sc"),
+    ("base-7-2-uaq", BASE_MODEL, "7-2", "ua-q"),
+    ("base-random-a-uaq", BASE_MODEL, "random:1", "ua-q"),
+]
+
+
+def request_pool(seed: int) -> list[str]:
+    texts = [p.text for p in load_prompt_dataset("advbench")] + [p.text for p in load_prompt_dataset("harmbench")]
+    texts = list(dict.fromkeys(t for t in texts if len(t) < 600))  # HarmBench's long contextual prompts left out
+    random.Random(seed).shuffle(texts)
+    return texts
+
+
+def heads_of(text: str, n_layers: int, n_heads: int) -> list[Head]:
+    if not text:
+        return []
+    if text.startswith("random:"):
+        every = [Head(layer, h) for layer in range(n_layers) for h in range(n_heads)]
+        draw = int(text.split(":")[1])
+        return random_groups(every, 3, draw + 1, seed=1234)[draw]
+    return parse_heads(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
+    parser.add_argument("--per-condition", type=int, default=26)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    build(log=print)
+    pool = request_pool(args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
+    loaded: dict[str, tuple] = {}
+    settings = DecodingSettings(max_new_tokens=64)
+    for c, (name, model_name, heads_text, kind) in enumerate(CONDITIONS):
+        if name in done:
+            continue
+        if model_name not in loaded:
+            loaded = {model_name: load_model(model_name)}
+        model, tokenizer = loaded[model_name]
+        cfg = model.config
+        heads = heads_of(heads_text, cfg.num_hidden_layers, cfg.num_attention_heads)
+        requests = pool[c * args.per_condition : (c + 1) * args.per_condition]
+        encoded = [ids for _, ids in prepare(tokenizer, requests, "chat")]
+        print(f"{name}: {len(requests)} answers, heads {heads_text or '-'} {kind if heads else ''}", flush=True)
+        out = generate(model, tokenizer, encoded, heads, AblationSpec.parse(kind), settings, batch_size=13)
+        with args.out.open("a") as f:
+            for i, (request, g) in enumerate(zip(requests, out, strict=True)):
+                tokens = 32 if (c + i) % 2 else 64
+                text = g.text if tokens == 64 else tokenizer.decode(g.new_ids[:32], skip_special_tokens=True)
+                record = {
+                    "condition": name,
+                    "model": model_name,
+                    "heads": ",".join(str(h) for h in heads),
+                    "ablation": kind if heads else None,
+                    "max_new_tokens": tokens,
+                    "prompt": request,
+                    "response": text,
+                }
+                f.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    main()
