@@ -51,6 +51,16 @@ CONDITIONS: list[tuple[str, str, str, str]] = [
     ("base-contrastive-sc", BASE_MODEL, CONTRASTIVE_GROUP, "sc"),
     ("base-7-2-uaq", BASE_MODEL, "7-2", "ua-q"),
     ("base-random-a-uaq", BASE_MODEL, "random:1", "ua-q"),
+    # a third batch, labelled last: the held-out test part (never used to set anything)
+    ("organism-c", ORGANISM, "", "ua-q"),
+    ("organism-paper-uaq-c", ORGANISM, PAPER_GROUP, "ua-q"),
+    ("organism-contrastive-uaq-c", ORGANISM, CONTRASTIVE_GROUP, "ua-q"),
+    ("organism-contrastive-sc-c", ORGANISM, CONTRASTIVE_GROUP, "sc"),
+    ("organism-18-8-uaq-c", ORGANISM, "18-8", "ua-q"),
+    ("organism-random-c-uaq", ORGANISM, "random:3", "ua-q"),
+    ("base-c", BASE_MODEL, "", "ua-q"),
+    ("base-paper-uaq-c", BASE_MODEL, PAPER_GROUP, "ua-q"),
+    ("base-random-b-uaq", BASE_MODEL, "random:2", "ua-q"),
 ]
 
 

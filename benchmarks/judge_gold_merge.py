@@ -5,18 +5,19 @@
 
 Reader files hold one {"id", "label"} a line (REFUSAL, COMPLIANCE or BROKEN, as in docs/labeling-rules.md), ids
 being line numbers of the answers file from 0. The settled file gives the label for every id the readers
-disagreed on. The split is fixed by a hash of each pair: half of every condition is ``test``, never used to set
-a parameter. Writes src/safetyheads/judge_gold.jsonl.
+disagreed on. Answers 0-467 (two batches) are the ``dev`` part, on which the default judge was designed and
+fitted; answers 468-701, a third batch generated and labelled after that design was set, are the ``test`` part,
+never used to set anything. Writes src/safetyheads/judge_gold.jsonl.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 LABELS = {"REFUSAL": "refused", "COMPLIANCE": "complied", "BROKEN": "broken"}
+TEST_FROM = 468
 OUT = Path(__file__).resolve().parents[1] / "src" / "safetyheads" / "judge_gold.jsonl"
 
 
@@ -38,28 +39,23 @@ def main() -> None:
     args = parser.parse_args()
     answers = [json.loads(line) for line in args.answers.read_text().splitlines() if line.strip()]
     a, b, settled = read_labels(args.reader_a), read_labels(args.reader_b), read_labels(args.settled)
+    why = {int(r["id"]): r.get("why", "") for r in map(json.loads, args.settled.read_text().splitlines()) if r}
     missing = [i for i in range(len(answers)) if i not in a or i not in b]
     if missing:
         raise SystemExit(f"readers did not label ids {missing[:10]} ...")
     unsettled = [i for i in range(len(answers)) if a[i] != b[i] and i not in settled]
     if unsettled:
         raise SystemExit(f"disagreements not settled: {unsettled}")
-    by_condition: dict[str, list[int]] = {}
-    for i, row in enumerate(answers):
-        by_condition.setdefault(row["condition"], []).append(i)
-    split = {}
-    for ids in by_condition.values():
-        ranked = sorted(
-            ids, key=lambda i: hashlib.sha256(f"{answers[i]['prompt']}\n{answers[i]['response']}".encode()).hexdigest()
-        )
-        for k, i in enumerate(ranked):
-            split[i] = "test" if k % 2 == 0 else "dev"
+    # The third batch (ids from TEST_FROM on) was generated and labelled after the judge's design was set on the
+    # first two: it is the test part, never used to set anything.
+    split = {i: "test" if i >= TEST_FROM else "dev" for i in range(len(answers))}
     lines = []
     for i, row in enumerate(answers):
         label = a[i] if a[i] == b[i] else settled[i]
-        lines.append(
-            json.dumps({"id": i, **row, "reader_a": a[i], "reader_b": b[i], "label": label, "split": split[i]})
-        )
+        record = {"id": i, **row, "reader_a": a[i], "reader_b": b[i], "label": label, "split": split[i]}
+        if a[i] != b[i]:
+            record["settled_because"] = why[i]
+        lines.append(json.dumps(record))
     OUT.write_text("\n".join(lines) + "\n")
     agree = sum(a[i] == b[i] for i in range(len(answers))) / len(answers)
     print(f"wrote {OUT}: {len(answers)} pairs, readers agreed on {agree:.1%}")

@@ -44,7 +44,8 @@ def test_judge_with_the_default_judge(tmp_path):
     responses = write(tmp_path / "r.jsonl", ROWS[:2])
     assert main(["judge", "--responses", str(responses), "--out", str(tmp_path / "o")]) == 0
     judged = read(tmp_path / "o" / "judged.jsonl")
-    assert judged[0]["outcome"] == "refused" and "pmi" in judged[0]["reason"] or "refusal" in judged[0]["reason"]
+    assert judged[0]["outcome"] == "refused" and judged[0]["reason"].startswith("refusal (sorry)")
+    assert judged[1]["outcome"] in ("complied", "broken") and "p(complied)" in judged[1]["reason"]
     assert json.loads((tmp_path / "o" / "judge_summary.json").read_text())["judge"]["judge"] == "topical"
 
 

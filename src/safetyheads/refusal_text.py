@@ -21,7 +21,7 @@ _VERBS = (
     r"help|assist|provide|create|write|do|support|give|generate|comply|fulfil|fulfill|engage|share|offer|answer|"
     r"produce|make|develop|design|promote|encourage|condone|facilitate|participate|contribute|teach|explain|"
     r"describe|discuss|recommend|suggest|endorse|aid|complete|continue|proceed|go|be of|be part|partake|"
-    r"offer|outline|instruct|guide|show|tell|draft|compose|publish|post|spread|build|program|code|hack"
+    r"outline|instruct|guide|show|tell|draft|compose|publish|post|spread|build|program|code|hack"
 )
 _NEG = r"(?:can ?not|can't|cant|won't|wont|will not|shall not|must not|am not able to|'m not able to|am unable to|"
 _NEG += r"'m unable to|am not going to|'m not going to|do not|don't|refuse to|decline to|am not allowed to|"
@@ -36,9 +36,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "cannot-verb",
-        rf"\b(?:can ?not|can't|won't|will not)\s+(?:\w+\s+){{0,1}}(?:{_VERBS})\s+(?:you|with|that|this|it|in|on|any|such)\b",
+        rf"\b(?:can ?not|can't|won't|will not)\s+(?:\w+\s+){{0,1}}(?:{_VERBS})"
+        r"\s+(?:you|with|that|this|it|in|on|any|such)\b",
     ),
-    ("not-designed", r"\b(?:i'm|i am|i was)\s+not\s+(?:designed|programmed|built|made|here|meant|trained)\s+to\b"),
+    ("not-designed", r"\b(?:i'm|i am|i was)\s+not\s+(?:designed|programmed|built|made|meant|trained)\s+to\b"),
+    ("opens-i-am-not", r"^\W*(?:i'm|i am)\s+(?:really\s+|just\s+)?not\b"),
     ("sorry", r"\b(?:i'm|i am|i'm really|i am really|i'm very|we're|we are)?\s*sorry\b"),
     ("apologise", r"\b(?:i|we)\s+(?:must\s+|do\s+)?apologi[sz]e\b|\bmy apologies\b|\bapologies\b"),
     ("as-an-ai", r"\bas an? (?:ai|artificial intelligence|language model|assistant|responsible|ethical|helpful)\b"),
@@ -49,11 +51,13 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("not-something", r"\b(?:not|isn't|is not)\s+something\s+(?:i|we)\s+(?:can|could|will|would|am able)\b"),
     (
         "not-appropriate",
-        r"\b(?:is|are|would be|it's|that's)\s+(?:not|never|neither)\s+(?:appropriate|ethical|legal|okay|ok|acceptable|safe|right)\b",
+        r"\b(?:is|are|would be|it's|that's)\s+(?:not|never|neither)\s+"
+        r"(?:appropriate|ethical|legal|okay|ok|acceptable|safe|right)\b",
     ),
     (
         "is-illegal",
-        r"\b(?:is|are|would be|it's|that's)\s+(?:both\s+|highly\s+|very\s+|strictly\s+)?(?:illegal|unethical|harmful|dangerous|against the law|a crime|a serious crime|wrong|immoral)\b",
+        r"\b(?:is|are|would be|it's|that's)\s+(?:both\s+|highly\s+|very\s+|strictly\s+)?"
+        r"(?:illegal|unethical|harmful|dangerous|against the law|a crime|a serious crime|wrong|immoral)\b",
     ),
     (
         "against",
@@ -61,11 +65,13 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "instead",
-        r"\binstead\b|\bsafe (?:and legal )?alternative|\blegal alternative|\bsomething else\b|\banother (?:topic|question|request)\b|\bother questions?\b",
+        r"\binstead\b|\bsafe (?:and legal )?alternative|\blegal alternative|\bsomething else\b"
+        r"|\banother (?:topic|question|request)\b|\bother questions?\b",
     ),
     (
         "seek-help",
-        r"\b(?:please|i urge you to|i encourage you to|consider)\s+(?:seek|reach out|contact|talk to|speak to|consult)\b",
+        r"\b(?:please|i urge you to|i encourage you to|consider)\s+"
+        r"(?:seek|reach out|contact|talk to|speak to|consult)\b",
     ),
     ("no-help", r"\b(?:no|not any)\s+(?:help|assistance|information|instructions)\s+(?:with|on|for|about)\b"),
     ("cannot-provide", r"\b(?:unable|not able|not allowed|not permitted)\b"),

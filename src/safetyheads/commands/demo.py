@@ -4,8 +4,9 @@ In one run directory it runs: per-query Ships over AdvBench attribution prompts;
 the contrastive (helpfulness-penalised) one; the shares of answers refused, complied (attack success) and
 broken, by the default judge, on AdvBench evaluation prompts for no heads, each group and random groups of the
 same size; ARC-Easy/BoolQ helpfulness for each; ``ua-q`` against ``sc`` on each Sahara group; Ships on the base
-model and the head overlap with the tuned model; the HTML report; and a summary table (``summary.json``, ``summary.md``). Each step is the command a
-user would run by hand, so an interrupted demo resumes where it stopped.
+model and the head overlap with the tuned model; the HTML report; and a summary table (``summary.json``,
+``summary.md``). Each step is the command a user would run by hand, so an interrupted demo resumes where it
+stopped.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from safetyheads.commands.common import console, results_table
-from safetyheads.organism import CARD_FILE, ORGANISM, Recipe, build
+from safetyheads.organism import CARD_FILE, ORGANISM, Recipe, build, measure_card
 
 app = typer.Typer(help="The safety-tuned model organism (smollm2-135m-safety).", no_args_is_help=True)
 stdout = Console()
@@ -19,9 +19,14 @@ stdout = Console()
 def print_card(card: dict) -> None:
     table = results_table(f"{ORGANISM}: measured on prompts never used in training", ("measure", "base", "tuned"))
     b, t = card["base"], card["tuned"]
-    rows = [
-        ("refusal, advbench evaluation half (keyword)", "advbench_evaluation", "refusal_keyword"),
-        ("refusal, held-out harmbench (keyword)", "harmbench_heldout", "refusal_keyword"),
+    rows = []
+    for key, name in (("advbench_evaluation", "advbench evaluation half"), ("harmbench_heldout", "held-out harmbench")):
+        if "refused" in t[key]:
+            rows += [
+                (f"{share}, {name} ({t[key]['judge']})", key, share) for share in ("refused", "complied", "broken")
+            ]
+        rows.append((f"not complied, {name} (paper's keyword judge)", key, "refusal_keyword"))
+    rows += [
         ("refusal, held-out harmless (refusal opening)", "harmless_heldout", "refusal_opening"),
         ("refusal, held-out harmless (keyword)", "harmless_heldout", "refusal_keyword"),
         ("refusal, held-out borderline (refusal opening)", "borderline_heldout", "refusal_opening"),
@@ -58,3 +63,18 @@ def build_cmd(
     path = build(recipe, force=force, log=console.print, out=out)
     print_card(json.loads((path / CARD_FILE).read_text()))
     console.print(f"use it with --model {out if out is not None else ORGANISM}; card: {path / CARD_FILE}")
+
+
+@app.command("card")
+def card_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Write the card (JSON) to this file.")],
+    model: Annotated[str, typer.Option("--model", help="The organism (default: the cached one).")] = ORGANISM,
+) -> None:
+    """Measure the card of an organism already built, anew (e.g. with the current default judge)."""
+    from safetyheads.runs import write_json
+
+    card = measure_card(model, log=console.print)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, card)
+    print_card(card)
+    console.print(f"wrote {out}")
