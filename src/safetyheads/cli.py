@@ -60,7 +60,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "calibrate": (
         "evaluate",
         "calibrate_cmd",
-        "Measure coherence NLLs of fluent, token-shuffled and word-salad answers to choose --coherence-threshold.",
+        "Measure answer NLLs of fluent, token-shuffled and word-salad text under a model (how coherence separates).",
     ),
     "ablate": (
         "surgery",

@@ -1,5 +1,9 @@
 """Coherence: is an answer language, or did the ablation break the model?
 
+Evaluation no longer filters on this alone: the default judge (``safetyheads.topical``) reads an answer's NLL
+under its scoring model as one of its features. This module keeps the NLL scorer and the calibration that
+measures how fluent text, shuffled tokens and word salad separate under a model (``safetyheads calibrate``).
+
 Keyword judges count gibberish as "did not refuse", so attack success climbs
 without any harmful answer. Each response therefore gets its mean token negative
 log-likelihood (nats per token) conditioned on its prompt under a *reference*

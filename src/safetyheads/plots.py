@@ -159,7 +159,7 @@ def outcome_bars_png(
             if v >= 8:
                 ax.text(x, b + v / 2, f"{v:.0f}", ha="center", va="center", fontsize=8, color="white")
         bottom += vals
-    ax.set_xticks(xs, [_wrap(label) for label in labels], fontsize=8)
+    ax.set_xticks(xs, [_wrap(label, 14) for label in labels], fontsize=7)
     ax.set_ylim(0, 100)
     ax.set_ylabel("share of answers (%)")
     ax.set_title(title, fontsize=11)

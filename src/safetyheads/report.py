@@ -635,7 +635,7 @@ class _Builder:
                 '<p class="note">Partial runs have no <code>eval_summary.json</code> yet; their shares come from '
                 "<code>eval.jsonl</code>.</p>"
             )
-        labels = [("base" if e.is_base else "ablated " + ",".join(e.heads)) + f" ({e.label})" for e in evals]
+        labels = [("base" if e.is_base else "ablated " + ", ".join(e.heads)) + f" ({e.label})" for e in evals]
         data, path = self.figure(
             lambda p: outcome_bars_png(labels, [e.summary for e in evals], "What the answers did", p),
             "asr.png",

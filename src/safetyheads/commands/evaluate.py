@@ -428,7 +428,7 @@ def calibrate_cmd(
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
 ) -> None:
-    """Measure coherence NLLs of fluent, token-shuffled and word-salad answers to choose --coherence-threshold."""
+    """Measure answer NLLs of fluent, token-shuffled and word-salad text under a model (how coherence separates)."""
     from safetyheads.coherence import CALIBRATION_SET
 
     pairs = list(CALIBRATION_SET) + (passage_pairs(passages) if passages else [])
@@ -444,7 +444,8 @@ def calibrate_cmd(
         table.add_row(key, str(s["n"]), f"{s['min']:.2f}", f"{s['median']:.2f}", f"{s['max']:.2f}")
     stdout.print(table)
     stdout.print(
-        f"suggested --coherence-threshold {summary['suggested_threshold']:.2f} (default {DEFAULT_THRESHOLD:g})"
+        f"midway between the highest fluent and the lowest broken NLL: {summary['suggested_threshold']:.2f} "
+        f"(the earlier coherence filter's threshold: {DEFAULT_THRESHOLD:g})"
     )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
