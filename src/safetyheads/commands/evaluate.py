@@ -39,7 +39,7 @@ JudgeOpt = Annotated[
 ]
 JudgeModel = Annotated[
     str | None,
-    typer.Option("--judge-model", "--classifier", help="Local HF judge model directory (llama-guard, yes-no, rubric)."),
+    typer.Option("--judge-model", help="Local HF judge model directory (llama-guard, yes-no, rubric)."),
 ]
 JudgeTemplate = Annotated[
     Path | None,
