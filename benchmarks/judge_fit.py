@@ -93,11 +93,18 @@ def main() -> None:
                 best, best_key = (window, threshold), key
     params = fit(dev_f, dev_y, best[0], threshold=best[1])
     print(f"chosen on dev: refusal window {best[0]}, threshold {best[1]}")
-    for name, part in (("dev (fitted on)", dev), ("test (never used)", test)):
+    organism = [i for i in test if i.condition.startswith("organism")]
+    untuned = [i for i in test if i.condition.startswith("base")]
+    for name, part in (
+        ("dev (fitted on)", dev),
+        ("test (never used)", test),
+        ("test, the organism's answers", organism),
+        ("test, the untuned model's answers", untuned),
+    ):
         a = agreement([i.label for i in part], outcomes([feats[i.id] for i in part], params))
         print(
             f"{name}: n {a['n']}, agreement {a['agreement']:.3f}, complied precision {a['complied_precision']:.3f}, "
-            f"recall {a['complied_recall']:.3f}"
+            f"recall {a['complied_recall']:.3f} (of {a['gold_complied']})"
         )
     shipped = ROOT / "src" / "safetyheads" / PARAMS_FILE
     if args.write:

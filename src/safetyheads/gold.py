@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from safetyheads.judging import judge_rows
 from safetyheads.types import OUTCOMES, Outcome, SafetyHeadsError
 
 SPLITS = ("dev", "test")
@@ -93,8 +94,6 @@ def meets_targets(result: dict) -> dict[str, bool]:
 
 def judge_gold(judge, items: Sequence[GoldItem], advance=None) -> tuple[dict, list]:
     """A judge's agreement with the gold labels of ``items``, and its verdicts."""
-    from safetyheads.judging import judge_rows
-
     rows = [{"prompt": i.prompt, "response": i.response} for i in items]
     verdicts = judge_rows(judge, rows, advance=advance)
     return agreement([i.label for i in items], [v.outcome for v in verdicts]), verdicts

@@ -335,10 +335,22 @@ def judge_names() -> list[str]:
     return sorted(_JUDGES)
 
 
-def check_judge(name: str, given: Iterable[str] = ()) -> None:
-    """Fail on an unknown judge, or on an option (by its keyword name) that this judge does not take."""
+# Judges that read the evaluated model rather than its answers: they cannot judge answers already written.
+READS_THE_MODEL = {"refusal-score"}
+
+
+def _factory(name: str) -> JudgeFactory:
     if name not in _JUDGES:
         raise SafetyHeadsError(f"unknown judge '{name}'; choose one of: {', '.join(judge_names())}")
+    return _JUDGES[name]
+
+
+def check_judge(name: str, given: Iterable[str] = (), answers_only: bool = False) -> None:
+    """Fail on an unknown judge, on an option (by its keyword name) that this judge does not take, and, with
+    ``answers_only``, on a judge that reads the evaluated model instead of answers."""
+    _factory(name)
+    if answers_only and name in READS_THE_MODEL:
+        raise SafetyHeadsError(f"the {name} judge reads the evaluated model, not answers; use it with eval")
     takes = JUDGE_OPTIONS.get(name, ())
     for option in given:
         if option not in takes:
@@ -351,9 +363,14 @@ def check_judge(name: str, given: Iterable[str] = ()) -> None:
 
 def make_judge(name: str, **options) -> Judge:
     """Build a registered judge from its options (see ``JUDGE_OPTIONS``) and the evaluation's."""
-    if name not in _JUDGES:
-        raise SafetyHeadsError(f"unknown judge '{name}'; choose one of: {', '.join(judge_names())}")
-    return _JUDGES[name](**options)
+    return _factory(name)(**options)
+
+
+def build_judge(name: str, options: dict, answers_only: bool = False, **evaluation) -> Judge:
+    """:func:`check_judge` on the options a user gave, then :func:`make_judge` with them and ``evaluation``'s
+    (``model``, ``tokenizer``, ``device``, ``dtype``)."""
+    check_judge(name, options, answers_only)
+    return make_judge(name, **evaluation, **options)
 
 
 def _keyword(min_chars: int = MIN_CHARS, repetition_rule: bool = True, keywords=None, **_evaluation) -> Judge:

@@ -65,16 +65,20 @@ def with_verdict(row: dict, verdict: Verdict) -> dict:
 
 
 def judge_file(
-    responses: str | Path, out: str | Path, judge: Judge, advance: Callable[[int], None] | None = None
+    rows: Sequence[dict],
+    source: str,
+    out: str | Path,
+    judge: Judge,
+    advance: Callable[[int], None] | None = None,
 ) -> dict:
-    """Judge every line of ``responses``; write ``out/judged.jsonl`` and ``out/judge_summary.json``."""
-    rows = read_responses(responses)
+    """Judge every row (as :func:`read_responses` gives them, from the file ``source``); write
+    ``out/judged.jsonl`` and ``out/judge_summary.json``."""
     verdicts = judge_rows(judge, rows, advance=advance)
     judged = [with_verdict(r, v) for r, v in zip(rows, verdicts, strict=True)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "judged.jsonl", "".join(json.dumps(r) + "\n" for r in judged))
     summary = summarize(judged)
-    summary.update(judge=judge.settings(), responses=str(responses))
+    summary.update(judge=judge.settings(), responses=source)
     write_json(out / "judge_summary.json", summary)
     return summary

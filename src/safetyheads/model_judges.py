@@ -102,10 +102,10 @@ class _ModelJudge(Judge):
         self.batch_size = batch_size
         self.source = source
 
-    def _chat_ids(self, text: str) -> list[int]:
+    def _chat_ids(self, messages: list[dict]) -> list[int]:
+        """The conversation through the judge model's own chat template, ready for the answer."""
         if getattr(self.tokenizer, "chat_template", None) is None:
             raise SafetyHeadsError(f"the {self.name} judge needs a judge model with a chat template")
-        messages = [{"role": "user", "content": text}]
         rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.tokenizer(rendered, add_special_tokens=False).input_ids
 
@@ -153,12 +153,10 @@ class LlamaGuardJudge(_ClassifierJudge):
 
     name = "llama-guard"
 
-    def encode(self, case: Case) -> list[int]:
-        if getattr(self.tokenizer, "chat_template", None) is None:
-            raise SafetyHeadsError("the llama-guard judge needs a judge model with a chat template (its policy)")
-        messages = [{"role": "user", "content": case.prompt}, {"role": "assistant", "content": case.response or ""}]
-        rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return self.tokenizer(rendered, add_special_tokens=False).input_ids
+    def encode(self, case: Case) -> list[int]:  # the template holds the judge model's policy
+        return self._chat_ids(
+            [{"role": "user", "content": case.prompt}, {"role": "assistant", "content": case.response or ""}]
+        )
 
 
 class YesNoJudge(_ClassifierJudge):
@@ -211,7 +209,7 @@ class RubricJudge(_ModelJudge):
         out: dict[str, list[float]] = {}
         for key, question in RUBRIC_QUESTIONS.items():
             prompts = [
-                self._chat_ids(fill_template(RUBRIC_INTRO, c.prompt, r) + question)
+                self._chat_ids([{"role": "user", "content": fill_template(RUBRIC_INTRO, c.prompt, r) + question}])
                 for c, r in zip(cases, responses, strict=True)
             ]
             lp = next_token_logprobs(self.model, prompts, self.batch_size)

@@ -517,13 +517,10 @@ def measure_asr(
 
 def _judge(name: str, judge_model: str | None, device: str, dtype: str):
     from safetyheads.commands.evaluate import judge_options
-    from safetyheads.judges import check_judge, make_judge
+    from safetyheads.judges import build_judge
 
     options = judge_options(judge_model)
-    check_judge(name, options)
-    if name == "refusal-score":
-        raise SafetyHeadsError("this command needs a judge that reads answers; refusal-score reads the model")
-    return make_judge(name, device=device, dtype=dtype, **options), {"judge": name, **options}
+    return build_judge(name, options, answers_only=True, device=device, dtype=dtype), {"judge": name, **options}
 
 
 def _write_jsonl(path: Path, records: list[dict]) -> None:

@@ -19,7 +19,7 @@ from safetyheads.distributed import model_provenance
 from safetyheads.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
 from safetyheads.heads import format_heads
 from safetyheads.helpfulness import DEFAULT_TASKS, MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
-from safetyheads.judges import DEFAULT_JUDGE, JUDGE_OPTIONS, Case, check_judge, make_judge
+from safetyheads.judges import DEFAULT_JUDGE, JUDGE_OPTIONS, Case, build_judge, check_judge, make_judge
 from safetyheads.progress import Progress
 from safetyheads.runs import RunDir, write_json
 from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
@@ -148,7 +148,7 @@ def eval_cmd(
     options = judge_options(
         judge_model, judge_template, rubric_threshold, scorer, min_chars, repetition_rule, refusal_threshold
     )
-    check_judge(judge, options)
+    check_judge(judge, options)  # before any model loads
     if max_new_tokens < 1:
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
     if top_k is not None and top_k < 1:
@@ -264,14 +264,11 @@ def judge_cmd(
     options = judge_options(
         judge_model, judge_template, rubric_threshold, scorer, min_chars, repetition_rule, refusal_threshold
     )
-    check_judge(judge, options)
-    if judge == "refusal-score":
-        raise SafetyHeadsError("the refusal-score judge reads the evaluated model, not answers; use it with eval")
-    n = len(read_responses(responses))  # bad input fails before any model loads
-    judge_obj = make_judge(judge, device=device, dtype=dtype, **options)
+    rows = read_responses(responses)  # bad input fails before any model loads
+    judge_obj = build_judge(judge, options, answers_only=True, device=device, dtype=dtype)
     with Progress(enabled=True) as progress:
-        task = progress.task("judging", total=n)
-        summary = judge_file(responses, out, judge_obj, advance=lambda k: progress.advance(task, k))
+        task = progress.task("judging", total=len(rows))
+        summary = judge_file(rows, str(responses), out, judge_obj, advance=lambda k: progress.advance(task, k))
     _print_summary(summary, f"Outcomes, {judge} judge, {responses}")
     c.console.print(f"wrote {out / 'judged.jsonl'} and {out / 'judge_summary.json'}")
 
@@ -302,10 +299,7 @@ def agreement_cmd(
     for name in names:
         options = judge_options(judge_model, judge_template, rubric_threshold)
         options = {k: v for k, v in options.items() if k in JUDGE_OPTIONS.get(name, ())}
-        check_judge(name, options)
-        if name == "refusal-score":
-            raise SafetyHeadsError("the refusal-score judge reads the evaluated model, not answers")
-        judge_obj = make_judge(name, device=device, dtype=dtype, **options)
+        judge_obj = build_judge(name, options, answers_only=True, device=device, dtype=dtype)
         with Progress(enabled=True) as progress:
             bar = progress.task(f"judging with {name}", total=len(items))
             result, _ = judge_gold(judge_obj, items, advance=lambda k, bar=bar: progress.advance(bar, k))
