@@ -13,7 +13,7 @@ safety-tuned one). Above ``threshold`` the response is *degenerate*.
 The default threshold was calibrated under SmolLM2-135M-Instruct on fluent text
 the model did not write itself (hand-written answers below, ``CALIBRATION_SET``),
 against the same answers with their tokens shuffled and against word salad; see
-the README section "Evaluation" and ``safetyheads calibrate``. Greedy
+docs/evaluation.md and ``safetyheads calibrate``. Greedy
 self-generations score unusually low and must not be used to calibrate.
 """
 
@@ -30,7 +30,7 @@ from torch import nn
 from safetyheads.continuations import continuation_logprobs
 from safetyheads.prompts import Template, encode, render
 
-DEFAULT_THRESHOLD = 5.5  # nats/token, see the module docstring and README
+DEFAULT_THRESHOLD = 5.5  # nats/token, see the module docstring
 
 
 def encode_pair(tokenizer, context: str, continuation: str, add_special_tokens: bool = False) -> tuple[list, list]:

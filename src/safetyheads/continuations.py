@@ -23,7 +23,7 @@ from torch import nn
 from safetyheads.generation import left_pad, right_pad
 
 # Rows stop being added to a batch once rows x width would pass this many tokens. On the CPU a forward of a few
-# hundred tokens runs fastest per token (measured with SmolLM2-135M on 2 cores; README, "Evaluation").
+# hundred tokens runs fastest per token (measured with SmolLM2-135M on 2 cores; docs/evaluation.md).
 TOKENS_PER_FORWARD = {"cpu": 768}
 TOKENS_PER_FORWARD_ELSEWHERE = 16384
 

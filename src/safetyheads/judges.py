@@ -7,7 +7,7 @@ and returns one :class:`Verdict` per case, with an :class:`~safetyheads.types.Ou
 - ``topical`` (the default, ``safetyheads.topical``): refusal phrases in any wording, then topicality and
   coherence under a small scoring model; measured against hand-labelled answers (``safetyheads.gold``);
 - ``keyword``: the paper's rule-based judge (refusal keywords, Table 4 of Zhou et al.). Kept as the paper's
-  measure; it counts garbled refusals and fluent nonsense as attacks (README, "Judges");
+  measure; it counts garbled refusals and fluent nonsense as attacks (docs/evaluation.md, "Judges");
 - ``refusal-score``: no generation; the log-odds of refusal-opening tokens at the first answer position
   (two outcomes: refused or complied);
 - ``llama-guard``, ``yes-no`` and ``rubric`` (``safetyheads.model_judges``): local judge models.

@@ -238,7 +238,7 @@ def ships_scored(
     harmless_dataset: str | None,
     harmless_limit: int | None,
 ) -> None:
-    """``ships --score refusal|contrastive``: see the module ``safetyheads.specificity`` and the README."""
+    """``ships --score refusal|contrastive``: see the module ``safetyheads.specificity`` and docs/analyses.md."""
     from safetyheads.commands.sweeps import _settings, prompts_digest
     from safetyheads.compare import jaccard, top_k
     from safetyheads.distributed import chosen_heads, open_backend
