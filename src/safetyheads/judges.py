@@ -324,11 +324,26 @@ JUDGE_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def register_judge(name: str, factory: JudgeFactory, options: Sequence[str] = ()) -> None:
+# What determines a judge's verdicts beyond its options (fitted parameters, say), computed without loading a
+# model: recorded with a run, so that a resume under a changed judge is refused instead of mixing verdicts.
+_FIXED_SETTINGS: dict[str, Callable[[], dict]] = {}
+
+
+def register_judge(
+    name: str, factory: JudgeFactory, options: Sequence[str] = (), fixed_settings: Callable[[], dict] | None = None
+) -> None:
     """Make ``factory(**options)`` available as ``--judge name``. The evaluation passes ``model`` and
-    ``tokenizer`` (the evaluated model), ``device`` and ``dtype``, plus the judge's own ``options``."""
+    ``tokenizer`` (the evaluated model), ``device`` and ``dtype``, plus the judge's own ``options``.
+    ``fixed_settings()`` describes whatever else decides its verdicts (see ``judge_record``)."""
     _JUDGES[name] = factory
     JUDGE_OPTIONS.setdefault(name, tuple(options))
+    if fixed_settings is not None:
+        _FIXED_SETTINGS[name] = fixed_settings
+
+
+def judge_record(name: str, options: dict) -> dict:
+    """What a run records about its judge: the name, the options given and the judge's fixed settings."""
+    return {"judge": name, **options, **(_FIXED_SETTINGS[name]() if name in _FIXED_SETTINGS else {})}
 
 
 def judge_names() -> list[str]:
@@ -416,7 +431,17 @@ def _model_judge(name: str) -> JudgeFactory:
     return factory
 
 
-register_judge("topical", _topical)
+def _topical_settings() -> dict:
+    from safetyheads.topical import DEFENCE_TEMPLATE, UNRELATED_REQUESTS, TopicalParams
+
+    return {
+        "topical_params": TopicalParams.shipped().to_json(),
+        "unrelated": list(UNRELATED_REQUESTS),
+        "defence": DEFENCE_TEMPLATE,
+    }
+
+
+register_judge("topical", _topical, fixed_settings=_topical_settings)
 register_judge("keyword", _keyword)
 register_judge("refusal-score", _refusal)
 for _name in ("llama-guard", "yes-no", "rubric"):

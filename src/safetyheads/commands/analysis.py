@@ -683,12 +683,13 @@ def qkv_check_cmd(
     dtype: c.Dtype = "float32",
 ) -> None:
     """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated), in one table."""
-    from safetyheads.commands.evaluate import _task_list
+    from safetyheads.commands.evaluate import _task_list, judge_options
     from safetyheads.commands.sweeps import prompts_digest
     from safetyheads.datasets import load_mc_task
     from safetyheads.families import model_shape
     from safetyheads.heads import parse_heads, validate_heads
     from safetyheads.helpfulness import evaluate_mc
+    from safetyheads.judges import judge_record
 
     specs = []
     for k in [k.strip() for k in kinds.split(",") if k.strip()]:
@@ -719,8 +720,7 @@ def qkv_check_cmd(
             "tasks": names,
             "task_limit": task_limit,
             "epsilon": epsilon,
-            "judge": judge,
-            "judge_model": judge_model,
+            **judge_record(judge, judge_options(judge_model)),
         },
     )
     judge_obj, _ = _judge(judge, judge_model, device, dtype)

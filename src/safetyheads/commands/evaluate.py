@@ -19,7 +19,15 @@ from safetyheads.distributed import model_provenance
 from safetyheads.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
 from safetyheads.heads import format_heads
 from safetyheads.helpfulness import DEFAULT_TASKS, MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
-from safetyheads.judges import DEFAULT_JUDGE, JUDGE_OPTIONS, Case, build_judge, check_judge, make_judge
+from safetyheads.judges import (
+    DEFAULT_JUDGE,
+    JUDGE_OPTIONS,
+    Case,
+    build_judge,
+    check_judge,
+    judge_record,
+    make_judge,
+)
 from safetyheads.progress import Progress
 from safetyheads.runs import RunDir, write_json
 from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
@@ -108,8 +116,8 @@ def judge_options(
 
 
 def judge_settings(judge: str, options: dict) -> dict:
-    """What the run records about its judge (a template file by its digest)."""
-    out = {"judge": judge, **options}
+    """What the run records about its judge (``judges.judge_record``; a template file by its digest)."""
+    out = judge_record(judge, options)
     if "judge_template" in out:
         out["judge_template"] = _file_digest(Path(out["judge_template"]))
     return out
