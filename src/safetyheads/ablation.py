@@ -9,6 +9,11 @@ set of heads, so many ablations run in one forward pass.
 
 Use ``ablated(model, heads, spec)`` for the common case of one head set applied
 to every row (generation, evaluation), and ``AblationPlan`` directly for sweeps.
+
+``without_direction(model, r)`` is the other runtime intervention: directional ablation (Arditi et al., 2024).
+The unit vector ``r`` is projected out of the first decoder layer's input and out of every write to the
+residual stream (each layer's attention and MLP outputs, ``families.residual_writes``), so no layer reads or
+writes along ``r``. It combines with head ablation.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, eager_mask, sdpa_mask
 
-from safetyheads.families import attention_modules, decoder_layers, model_shape
+from safetyheads.families import attention_modules, decoder_layers, model_shape, residual_writes
 from safetyheads.heads import validate_heads
 from safetyheads.types import AblationKind, AblationSpec, Head, ModelShape
 
@@ -105,6 +110,13 @@ class _State:
     capture: list[torch.Tensor | None] | None = None
     final_hidden: torch.Tensor | None = None
     base_impl: str = "sdpa"
+    direction: torch.Tensor | None = None  # unit vector projected out of the residual stream (None: off)
+
+
+def project_out(x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """``x`` with its component along the unit vector ``direction`` removed (over the last dimension)."""
+    r = direction.to(device=x.device, dtype=x.dtype)
+    return x - (x @ r)[..., None] * r
 
 
 def _rows(t: torch.Tensor, batch: int, like: torch.Tensor) -> torch.Tensor:
@@ -157,6 +169,11 @@ def _layer_forward(layer: nn.Module, hidden_states, *args, **kwargs):
     state: _State = layer._safetyheads_state
     idx: int = layer._safetyheads_index
     skip = state.skip
+    if state.direction is not None:
+        if skip is not None:
+            raise RuntimeError("direction ablation cannot run with layer reuse (the cached layers did not ablate)")
+        if idx == 0:
+            hidden_states = project_out(hidden_states, state.direction)
     if skip is not None and idx < skip.start:
         if idx < skip.start - 1:
             return hidden_states
@@ -165,9 +182,24 @@ def _layer_forward(layer: nn.Module, hidden_states, *args, **kwargs):
             return cached[:1].expand(hidden_states.shape[0], *cached.shape[1:])
         return cached.index_select(0, skip.source_rows.to(cached.device))
     out = type(layer).forward(layer, hidden_states, *args, **kwargs)
+    if state.direction is not None:
+        out = project_out(out, state.direction) if isinstance(out, torch.Tensor) else _first(out, state.direction)
     if state.capture is not None:
         state.capture[idx] = out if isinstance(out, torch.Tensor) else out[0]
     return out
+
+
+def _first(out: tuple, direction: torch.Tensor) -> tuple:
+    return (project_out(out[0], direction), *out[1:])
+
+
+def _write_hook(module: nn.Module, args, out):
+    """Forward hook on a residual write: projects the direction out when one is set (reads the module's state,
+    so deep copies of the model use their own)."""
+    direction = module._safetyheads_state.direction
+    if direction is None:
+        return None
+    return project_out(out, direction) if isinstance(out, torch.Tensor) else _first(out, direction)
 
 
 def _wrap_layer(layer: nn.Module, idx: int, state: _State) -> None:
@@ -192,6 +224,10 @@ def install(model: nn.Module) -> _State:
         attn._safetyheads_layer = idx
         attn._safetyheads_state = state
         _wrap_layer(layer, idx, state)
+    for writes in residual_writes(model):
+        for module in writes:
+            module._safetyheads_state = state
+            module.register_forward_hook(_write_hook)
     model.set_attn_implementation(_IMPL_PREFIX + base)
     model._safetyheads_state = state
     return state
@@ -216,3 +252,24 @@ def ablated(model: nn.Module, heads: Iterable[Head], spec: AblationSpec | None =
     plan = AblationPlan.build([tuple(heads)], spec, model_shape(model))
     with using_plan(model, plan if plan.layers else None):
         yield plan
+
+
+@contextmanager
+def without_direction(model: nn.Module, direction: torch.Tensor) -> Iterator[None]:
+    """Directional ablation of ``direction`` (any length; normalised here) for the duration of the block."""
+    shape = model_shape(model)
+    r = direction.detach().reshape(-1).double()
+    if r.numel() != shape.hidden_size:
+        raise ValueError(
+            f"the direction has {r.numel()} dimensions but the model's residual stream has {shape.hidden_size}"
+        )
+    norm = float(r.norm())
+    if not norm > 0.0 or norm != norm:
+        raise ValueError("the direction is zero or not finite")
+    state = install(model)
+    previous = state.direction
+    state.direction = (r / norm).float()
+    try:
+        yield
+    finally:
+        state.direction = previous

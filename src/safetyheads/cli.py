@@ -62,6 +62,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "calibrate_cmd",
         "Measure answer NLLs of fluent, token-shuffled and word-salad text under a model (how coherence separates).",
     ),
+    "direction": (
+        "direction",
+        "direction_cmd",
+        "The refusal direction (difference of means after every layer), its layer chosen on held-apart prompts.",
+    ),
     "ablate": (
         "surgery",
         "ablate",

@@ -37,21 +37,26 @@ class FamilyFacts:
     # of the norm's output: "bthd" (per head, before transpose), "bhtd" (after), "flat" (whole projection).
     qk_norm: str = ""
     mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
+    # Dotted paths, from a decoder layer, of the modules whose outputs the layer adds to the residual stream
+    # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
+    attn_write: str = "self_attn.o_proj"
+    mlp_write: str = "mlp.down_proj"
 
 
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
 _LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
+_POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llama": _LLAMA_LIKE,
     "mistral": _LLAMA_LIKE,
     "qwen2": _LLAMA_LIKE,
     "gemma": _LLAMA_LIKE,
-    "gemma2": _LLAMA_LIKE,
+    "gemma2": FamilyFacts(**_LLAMA_PATHS, **_POST_NORMS),
     "olmo": _LLAMA_LIKE,
     "qwen3": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd"),
-    "gemma3_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd"),
-    "olmo2": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat"),
+    "gemma3_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
+    "olmo2": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
     "phi3": FamilyFacts(
         layers="model.layers",
         final_norm="model.norm",
@@ -68,6 +73,8 @@ FAMILIES: dict[str, FamilyFacts] = {
         out="c_proj",
         layout=QKVLayout.FUSED_CONV1D,
         out_is_conv1d=True,
+        attn_write="attn.c_proj",
+        mlp_write="mlp.c_proj",
     ),
     "gpt_neox": FamilyFacts(
         layers="gpt_neox.layers",
@@ -76,6 +83,8 @@ FAMILIES: dict[str, FamilyFacts] = {
         qkv="query_key_value",
         out="dense",
         layout=QKVLayout.INTERLEAVED,
+        attn_write="attention.dense",
+        mlp_write="mlp.dense_4h_to_h",
     ),
 }
 
@@ -118,6 +127,12 @@ def attention_modules(model: nn.Module) -> list[nn.Module]:
 def mlp_modules(model: nn.Module) -> list[nn.Module]:
     facts = facts_for(model)
     return [getattr(layer, facts.mlp) for layer in decoder_layers(model)]
+
+
+def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
+    """Per decoder layer, the (attention, MLP) modules whose outputs are added to the residual stream."""
+    facts = facts_for(model)
+    return [(_get_path(layer, facts.attn_write), _get_path(layer, facts.mlp_write)) for layer in decoder_layers(model)]
 
 
 def model_shape(model: nn.Module) -> ModelShape:

@@ -35,6 +35,10 @@ Limit = Annotated[int | None, typer.Option("--limit", help="Use only the first N
 BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Rows per forward (default: automatic).")]
 Device = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 Dtype = Annotated[str, typer.Option("--dtype", help="float32 or bfloat16.")]
+DirectionDir = Annotated[
+    Path | None,
+    typer.Option("--direction", help="Also ablate this refusal direction (a directory made by `direction`)."),
+]
 Out = Annotated[Path, typer.Option("--out", help="Output directory (a rerun with it resumes).")]
 
 DEFAULT_TEMPLATE = Template.QUERY
@@ -135,3 +139,12 @@ def asr_cells(summary: dict) -> list[str]:
         return ["0", "-", "-", "-"]
     shares = [share_cell(summary[key], summary.get(f"{key}_ci")) for key in ("refused", "complied", "broken")]
     return [str(summary["n"]), *shares]
+
+
+def load_direction(path: Path | None):
+    """The refusal direction of ``--direction DIR`` (None when not given)."""
+    if path is None:
+        return None
+    from safetyheads.direction import RefusalDirection
+
+    return RefusalDirection.load(path)

@@ -15,6 +15,7 @@ from safetyheads.asr import summarize
 from safetyheads.coherence import DEFAULT_THRESHOLD, calibrate, passage_pairs
 from safetyheads.commands import common as c
 from safetyheads.commands.sweeps import prompts_digest
+from safetyheads.direction import maybe_without
 from safetyheads.distributed import model_provenance
 from safetyheads.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
 from safetyheads.heads import format_heads
@@ -134,6 +135,7 @@ def eval_cmd(
     heads: c.Heads = None,
     ablation: c.Ablation = "ua-q",
     epsilon: c.Epsilon = c.DEFAULT_EPS,
+    direction: c.DirectionDir = None,
     judge: JudgeOpt = DEFAULT_JUDGE,
     judge_model: JudgeModel = None,
     judge_template: JudgeTemplate = None,
@@ -164,6 +166,7 @@ def eval_cmd(
     items = c.prompt_items(prompts, dataset, column, limit)
     texts = [item.text for item in items]
     decoding = DecodingSettings(max_new_tokens=max_new_tokens, top_k=top_k, temperature=temperature, seed=seed)
+    refusal_direction = c.load_direction(direction)
     run = RunDir(out)
     run.check_settings(
         "eval",
@@ -176,6 +179,7 @@ def eval_cmd(
             "heads": heads,
             "ablation": spec.kind.value,
             "epsilon": spec.epsilon,
+            **({"direction": refusal_direction.describe()} if refusal_direction else {}),
             **judge_settings(judge, options),
             **decoding.as_dict(),
         },
@@ -209,7 +213,7 @@ def eval_cmd(
         todo = [i for i in range(len(texts)) if i not in done]
         if done:
             c.console.print(f"resuming: {len(done)} of {len(texts)} prompts already in {run.file('eval.jsonl')}")
-        with Progress(enabled=True) as progress:
+        with Progress(enabled=True) as progress, maybe_without(lm, refusal_direction):
             task = progress.task("evaluating", total=len(todo))
             for start in range(0, len(todo), size):
                 idx = todo[start : start + size]
@@ -236,6 +240,7 @@ def eval_cmd(
         summary.update(
             heads=[str(h) for h in chosen],
             ablation=spec.as_dict() if chosen else None,
+            direction=refusal_direction.describe() if refusal_direction else None,
             judge=judge,
             model=model,
             template=str(template),
@@ -246,6 +251,8 @@ def eval_cmd(
             if chosen
             else "no heads ablated"
         )
+        if refusal_direction is not None:
+            what += f", refusal direction (layer {refusal_direction.layer}) ablated"
         _print_summary(summary, f"Outcomes, {judge} judge, {what}")
         c.console.print(f"wrote {run.file('eval.jsonl')} and {run.file('eval_summary.json')}")
 
@@ -356,6 +363,7 @@ def helpfulness_cmd(
     heads: c.Heads = None,
     ablation: c.Ablation = "ua-q",
     epsilon: c.Epsilon = c.DEFAULT_EPS,
+    direction: c.DirectionDir = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N items of each task.")] = None,
     with_base: Annotated[
         bool, typer.Option("--base/--no-base", help="With --heads, also score the unablated model.")
@@ -371,12 +379,14 @@ def helpfulness_cmd(
     names = _task_list(tasks)
     if limit is not None and limit < 1:
         raise SafetyHeadsError("--limit must be at least 1")
+    refusal_direction = c.load_direction(direction)
     run = RunDir(out)
     run.check_settings(
         "helpfulness",
-        # "base" only when off, so runs made before --no-base existed still resume
+        # "base" only when off, so runs made before --no-base existed still resume; "direction" only when given
         {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit}
-        | ({} if with_base else {"base": False}),
+        | ({} if with_base else {"base": False})
+        | ({"direction": refusal_direction.describe()} if refusal_direction else {}),
         results=["helpfulness.json"],
     )
     items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
@@ -384,7 +394,7 @@ def helpfulness_cmd(
         lm, tokenizer = c.load(model, device, dtype)
         run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype))
         chosen = c.chosen_heads(heads, lm, spec) or []
-        paired = bool(chosen) and with_base
+        paired = (bool(chosen) or refusal_direction is not None) and with_base
         file = run.file("helpfulness.json")
         saved = json.loads(file.read_text()) if file.exists() else {}
         per_task: dict[str, dict] = {}
@@ -396,7 +406,8 @@ def helpfulness_cmd(
             todo = [n for n in names if n not in per_task]
             bar = progress.task("tasks", total=len(todo))
             for name in todo:
-                entry = {"ablated": evaluate_mc(lm, tokenizer, items[name], chosen, spec, size).as_dict()}
+                with maybe_without(lm, refusal_direction):
+                    entry = {"ablated": evaluate_mc(lm, tokenizer, items[name], chosen, spec, size).as_dict()}
                 if paired:
                     entry["base"] = evaluate_mc(lm, tokenizer, items[name], None, None, size).as_dict()
                 per_task[name] = entry
@@ -405,7 +416,9 @@ def helpfulness_cmd(
         result = arrange({n: per_task[n] for n in names})
         write_json(file, result)
         table = c.results_table(
-            "Helpfulness: zero-shot accuracy" + (f" with {format_heads(chosen)} ablated" if chosen else ""),
+            "Helpfulness: zero-shot accuracy"
+            + (f" with {format_heads(chosen)} ablated" if chosen else "")
+            + (f", refusal direction (layer {refusal_direction.layer}) ablated" if refusal_direction else ""),
             ("task", "n", "accuracy", "acc_norm") + (("base accuracy", "base acc_norm") if paired else ()),
         )
         for name in names:

@@ -9,8 +9,9 @@ from typing import Annotated
 import torch
 import typer
 
-from safetyheads.ablation import ablated
+from safetyheads.ablation import ablated, without_direction
 from safetyheads.commands import common as c
+from safetyheads.direction import RefusalDirection, check_bakeable_direction, parameter_budget, save_without_direction
 from safetyheads.families import model_shape
 from safetyheads.heads import describe_unit, parse_heads
 from safetyheads.surgery import check_bakeable, save_ablated
@@ -32,8 +33,9 @@ def _check_out(out: Path, model: str, overwrite: bool) -> None:
 
 
 @torch.no_grad()
-def verify_saved(lm, tokenizer, heads, spec: AblationSpec, out: Path, device: str) -> float:
-    """Largest |logit difference| between the saved directory and runtime ablation on a probe prompt."""
+def verify_saved(lm, tokenizer, runtime, out: Path, device: str) -> float:
+    """Largest |logit difference| between the saved directory and the run-time intervention ``runtime()`` (a
+    context manager factory) on a probe prompt."""
     from transformers import AutoModelForCausalLM
 
     if tokenizer is not None:
@@ -41,7 +43,7 @@ def verify_saved(lm, tokenizer, heads, spec: AblationSpec, out: Path, device: st
     else:
         ids = torch.arange(1, 9).unsqueeze(0)
     ids = ids.to(device)
-    with ablated(lm, heads, spec):
+    with runtime():
         expected = lm(input_ids=ids, use_cache=False).logits.float()
     dtype = next(lm.parameters()).dtype
     saved = AutoModelForCausalLM.from_pretrained(str(out), dtype=dtype).to(device).eval()
@@ -54,8 +56,12 @@ def verify_saved(lm, tokenizer, heads, spec: AblationSpec, out: Path, device: st
 
 def ablate(
     model: c.Model,
-    heads: Annotated[str, typer.Option("--heads", help="Heads to ablate, e.g. '2-26,3.8,L4H1'.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the saved model (a standard HF model dir).")],
+    heads: Annotated[str | None, typer.Option("--heads", help="Heads to ablate, e.g. '2-26,3.8,L4H1'.")] = None,
+    direction: Annotated[
+        Path | None,
+        typer.Option("--direction", help="Instead of heads: project this refusal direction out of the weights."),
+    ] = None,
     ablation: Annotated[str, typer.Option("--ablation", help="ua-q, ua-k, sc or zero (not mean).")] = "ua-q",
     epsilon: c.Epsilon = c.DEFAULT_EPS,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into a non-empty --out directory.")] = False,
@@ -65,7 +71,13 @@ def ablate(
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
 ) -> None:
-    """Bake an ablation into the weights and save the model (safetensors, config, tokenizer)."""
+    """Bake an ablation (heads, or a refusal direction) into the weights and save the model."""
+    if (heads is None) == (direction is None):
+        raise SafetyHeadsError("give exactly one of --heads (head ablation) or --direction DIR (direction ablation)")
+    if direction is not None:
+        if ablation != "ua-q" or epsilon != c.DEFAULT_EPS:
+            raise SafetyHeadsError("--ablation and --epsilon apply to heads; --direction takes neither")
+        return ablate_direction(model, direction, out, overwrite, verify, device, dtype)
     spec = AblationSpec.parse(ablation, epsilon)
     check_bakeable(None, spec)  # refuses mean before loading anything
     parsed = parse_heads(heads)
@@ -78,21 +90,45 @@ def ablate(
     existed = out.exists()
     save_ablated(lm, tokenizer, chosen, spec, out, source=model)
     if verify:
-        diff = verify_saved(lm, tokenizer, chosen, spec, out, device)
-        tolerance = VERIFY_TOLERANCE.get(next(lm.parameters()).dtype, 0.25)
-        if not diff <= tolerance:
-            if existed:
-                for name in ("model.safetensors", "model.safetensors.index.json", "config.json"):
-                    (out / name).unlink(missing_ok=True)
-            else:
-                shutil.rmtree(out, ignore_errors=True)
-            raise SafetyHeadsError(
-                f"the saved model differs from runtime ablation (max logit difference {diff:.3g} > {tolerance:g}); "
-                "nothing was kept. Please report this; use runtime ablation (safetyheads eval --heads) meanwhile"
-            )
-        c.console.print(f"verified: saved model matches runtime ablation (max logit difference {diff:.2g})")
+        _verify(lm, tokenizer, lambda: ablated(lm, chosen, spec), out, existed, device)
     shape = model_shape(lm)
     units = "; ".join(describe_unit(h, shape, spec) for h in chosen)
     eps = "0" if spec.kind is AblationKind.ZERO else f"{spec.epsilon:g}"
     c.console.print(f"ablated {units} with {spec.kind.value} (epsilon {eps}) in the weights")
     c.console.print(f"wrote {out} (load it with AutoModelForCausalLM.from_pretrained or --model {out})")
+
+
+def ablate_direction(model: str, path: Path, out: Path, overwrite: bool, verify: bool, device: str, dtype: str) -> None:
+    """``ablate --direction``: the direction projected out of every residual-stream write, saved and checked."""
+    found = RefusalDirection.load(path)  # a bad directory fails before the model loads
+    _check_out(out, model, overwrite)
+    lm, tokenizer = c.load(model, device, dtype)
+    check_bakeable_direction(lm)
+    existed = out.exists()
+    save_without_direction(lm, tokenizer, found, out, source=model)
+    if verify:
+        _verify(lm, tokenizer, lambda: without_direction(lm, found.vector), out, existed, device)
+    budget = parameter_budget(lm)
+    c.console.print(
+        f"projected the refusal direction (after layer {found.layer}) out of the weights: one "
+        f"{budget['free_parameters']}-dimensional vector ({budget['free_share']:.5%} of the parameters) "
+        f"edits {budget['edited_share']:.1%} of them"
+    )
+    c.console.print(f"wrote {out} (load it with AutoModelForCausalLM.from_pretrained or --model {out})")
+
+
+def _verify(lm, tokenizer, runtime, out: Path, existed: bool, device: str) -> None:
+    """Compare the saved directory with the run-time intervention; remove what was written when they differ."""
+    diff = verify_saved(lm, tokenizer, runtime, out, device)
+    tolerance = VERIFY_TOLERANCE.get(next(lm.parameters()).dtype, 0.25)
+    if not diff <= tolerance:
+        if existed:
+            for name in ("model.safetensors", "model.safetensors.index.json", "config.json"):
+                (out / name).unlink(missing_ok=True)
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+        raise SafetyHeadsError(
+            f"the saved model differs from runtime ablation (max logit difference {diff:.3g} > {tolerance:g}); "
+            "nothing was kept. Please report this; use runtime ablation (safetyheads eval) meanwhile"
+        )
+    c.console.print(f"verified: saved model matches runtime ablation (max logit difference {diff:.2g})")
