@@ -449,3 +449,20 @@ def row_count(name: str) -> int:
     """The number of rows dataset ``name`` actually holds (reads it)."""
     info = _info(name)
     return len(_prompt_rows(name)) if info.kind == PROMPTS else len(_mc_rows(name))
+
+
+def harmless_passages(limit: int, from_end: bool = True) -> list[str]:
+    """Distinct BoolQ passages (encyclopedic prose), by default from the end of the validation set, far from the
+    first items that helpfulness scores."""
+    if limit < 0:
+        raise SafetyHeadsError(f"limit must be >= 0, not {limit}")
+    rows = _mc_rows("boolq")
+    order = reversed(rows) if from_end else iter(rows)
+    out: list[str] = []
+    for row in order:
+        text = row["passage"].strip()
+        if text and text not in out:
+            out.append(text)
+            if len(out) >= limit:
+                break
+    return out

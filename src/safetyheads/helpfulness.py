@@ -20,6 +20,7 @@ import numpy as np
 from torch import nn
 
 from safetyheads.ablation import ablated
+from safetyheads.asr import bootstrap_ci
 from safetyheads.coherence import encode_pair
 from safetyheads.continuations import continuation_logprobs
 from safetyheads.families import family_of
@@ -37,9 +38,32 @@ class TaskScore:
     n: int
     predictions: list[int]
     loglikelihoods: list[list[float]]
+    chance: float = float("nan")  # expected accuracy of a uniform guess: mean of 1 / choices
+    majority: float = float("nan")  # accuracy of always answering the most common gold position ("yes")
+    accuracy_ci: tuple[float, float] = (float("nan"), float("nan"))  # bootstrap over items, 95%
 
     def as_dict(self) -> dict:
-        return {"accuracy": self.accuracy, "accuracy_norm": self.accuracy_norm, "n": self.n}
+        return {
+            "accuracy": self.accuracy,
+            "accuracy_norm": self.accuracy_norm,
+            "n": self.n,
+            "accuracy_ci": list(self.accuracy_ci),
+            "chance": self.chance,
+            "majority": self.majority,
+            "above_baselines": above_baselines(self.as_dict_plain()),
+        }
+
+    def as_dict_plain(self) -> dict:
+        return {"accuracy_ci": list(self.accuracy_ci), "chance": self.chance, "majority": self.majority}
+
+
+def above_baselines(score: dict) -> bool:
+    """True when a task score's 95% interval (``accuracy_ci``) lies wholly above both its ``chance`` and its
+    ``majority`` baseline: only such a task can show that an intervention hurt the model."""
+    try:
+        return bool(score["accuracy_ci"][0] > max(score["chance"], score["majority"]))
+    except (KeyError, TypeError, IndexError):
+        return False
 
 
 def default_add_bos(model: nn.Module) -> bool:
@@ -114,12 +138,17 @@ def score_task(items: Sequence[MCItem], loglikelihoods: Sequence[Sequence[float]
         correct += pred == item.gold
         correct_norm += pred_norm == item.gold
     n = len(items)
+    golds = [item.gold for item in items]
+    hits = [p == g for p, g in zip(preds, golds, strict=True)]
     return TaskScore(
         accuracy=correct / n if n else float("nan"),
         accuracy_norm=correct_norm / n if n else float("nan"),
         n=n,
         predictions=preds,
         loglikelihoods=[list(x) for x in loglikelihoods],
+        chance=float(np.mean([1.0 / len(item.choices) for item in items])) if n else float("nan"),
+        majority=max(golds.count(g) for g in set(golds)) / n if n else float("nan"),
+        accuracy_ci=bootstrap_ci(hits) if n else (float("nan"), float("nan")),
     )
 
 

@@ -19,7 +19,7 @@ from safetyheads.direction import maybe_without
 from safetyheads.distributed import model_provenance
 from safetyheads.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
 from safetyheads.heads import format_heads
-from safetyheads.helpfulness import DEFAULT_TASKS, MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
+from safetyheads.helpfulness import DEFAULT_TASKS, MC_BATCH_SIZE, MC_TASKS, above_baselines, arrange, evaluate_mc
 from safetyheads.judges import (
     DEFAULT_JUDGE,
     JUDGE_OPTIONS,
@@ -419,17 +419,25 @@ def helpfulness_cmd(
             "Helpfulness: zero-shot accuracy"
             + (f" with {format_heads(chosen)} ablated" if chosen else "")
             + (f", refusal direction (layer {refusal_direction.layer}) ablated" if refusal_direction else ""),
-            ("task", "n", "accuracy", "acc_norm") + (("base accuracy", "base acc_norm") if paired else ()),
+            ("task", "n", "accuracy", "acc_norm", "chance", "majority")
+            + (("base accuracy", "base acc_norm") if paired else ())
+            + ("can show damage",),
         )
         for name in names:
             r = result[name]
             row = [name, str(r["n"]), f"{r['accuracy']:.3f}", f"{r['accuracy_norm']:.3f}"]
+            row += [_maybe(r.get("chance")), _maybe(r.get("majority"))]
+            reference = result["base"][name] if paired else r
             if paired:
-                b = result["base"][name]
-                row += [f"{b['accuracy']:.3f}", f"{b['accuracy_norm']:.3f}"]
+                row += [f"{reference['accuracy']:.3f}", f"{reference['accuracy_norm']:.3f}"]
+            row.append("yes" if above_baselines(reference) else "no: not above chance and majority")
             table.add_row(*row)
         stdout.print(table)
         c.console.print(f"wrote {file}")
+
+
+def _maybe(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def calibrate_cmd(
