@@ -113,6 +113,15 @@ def test_sahara_on_ray_equals_local_bit_for_bit(pool, local, encoded, batch_size
     assert resumed.as_dict() == expected.as_dict()
 
 
+def test_sahara_beam_on_ray_equals_local_bit_for_bit(pool, local, encoded):
+    prompts = [ids for _t, ids in encoded]
+    with one_thread():
+        expected = local.sahara(prompts, steps=3, rank=2, batch_size=4, beam=2)
+    assert pool.sahara(prompts, steps=3, rank=2, batch_size=4, beam=2).as_dict() == expected.as_dict()
+    resumed = pool.sahara(prompts, steps=3, rank=2, batch_size=4, beam=2, done_beam=expected.beam[:1])
+    assert resumed.as_dict() == expected.as_dict()
+
+
 def test_sahara_on_ray_checks_its_arguments_like_local(pool, encoded):
     prompts = [ids for _t, ids in encoded]
     with pytest.raises(ValueError, match="rank must be between 1 and the number of prompts"):

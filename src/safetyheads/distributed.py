@@ -16,6 +16,7 @@ shape and for the tokenised prompts, cuts the work into units and hands them out
 * Sahara: each step's candidate heads, cut into the engine's row batches, are dealt round-robin to
   one unit per worker; a unit runs its batches for every prompt under the group chosen so far and
   returns the generalized Ships of its heads. The base subspace is computed once and sent to all.
+  With a beam (``beam`` > 1) each group of the beam is swept this way in turn.
 * ``map_prompts`` / ``map_prompt_batches``: any per-prompt (or per-batch) callable, run on the workers'
   models, results in prompt order (for ``eval``-style commands).
 
@@ -43,16 +44,21 @@ from safetyheads.families import model_shape
 from safetyheads.heads import parse_heads, validate_heads
 from safetyheads.progress import Progress
 from safetyheads.sahara import (
-    best_head,
+    Sweep,
+    beam_result,
     check_search,
     final_hidden_states,
     principal_angle_sum,
+    reporter,
+    resume_history,
+    run_beam,
     sahara,
     top_left_singular,
 )
 from safetyheads.ships import scores_grid, sweep_ships
 from safetyheads.types import (
     AblationSpec,
+    BeamStep,
     Head,
     ModelShape,
     SafetyHeadsError,
@@ -387,6 +393,9 @@ class Backend(Protocol):
         done_steps: Sequence[SaharaStep] = (),
         on_step: Callable[[SaharaStep], None] | None = None,
         show_progress: bool = False,
+        beam: int = 1,
+        done_beam: Sequence[BeamStep] = (),
+        on_result: Callable[[SaharaResult], None] | None = None,
     ) -> SaharaResult: ...
 
     def map_prompt_batches(
@@ -470,6 +479,9 @@ class LocalBackend:
         done_steps: Sequence[SaharaStep] = (),
         on_step: Callable[[SaharaStep], None] | None = None,
         show_progress: bool = False,
+        beam: int = 1,
+        done_beam: Sequence[BeamStep] = (),
+        on_result: Callable[[SaharaResult], None] | None = None,
     ) -> SaharaResult:
         return sahara(
             self.model,
@@ -482,6 +494,9 @@ class LocalBackend:
             done_steps=done_steps,
             on_step=on_step,
             show_progress=show_progress,
+            beam=beam,
+            done_beam=done_beam,
+            on_result=on_result,
         )
 
     def map_prompt_batches(
@@ -799,8 +814,11 @@ class RayPool:
         done_steps: Sequence[SaharaStep] = (),
         on_step: Callable[[SaharaStep], None] | None = None,
         show_progress: bool = False,
+        beam: int = 1,
+        done_beam: Sequence[BeamStep] = (),
+        on_result: Callable[[SaharaResult], None] | None = None,
     ) -> SaharaResult:
-        """``sahara`` over the workers: each step's candidates are shared out; same arguments and results.
+        """``sahara`` over the workers: each group's candidates are shared out; same arguments and results.
 
         Bit-identical to the local search when both use the same row batches: always with ``batch_size``,
         and in automatic mode when every prompt gets the same automatic size (short prompts on CPU).
@@ -809,36 +827,31 @@ class RayPool:
         spec = spec or AblationSpec()
         shape = self.shape
         pool = validate_heads(candidates if candidates is not None else shape.all_heads(spec), shape, spec)
-        check_search(steps, len(pool), rank, len(prompts))
-        result = SaharaResult(group=[s.chosen for s in done_steps], steps=list(done_steps))
-        if len(result.steps) >= steps:
-            return result
+        check_search(steps, len(pool), rank, len(prompts), beam=beam)
+        history = resume_history(done_steps, done_beam, beam, steps)
+        if len(history) >= steps:
+            return beam_result(history, beam)
         prompts = list(prompts)
         prompts_ref = ray.put(prompts)
         rows = min(self.rows_per_batch([p.shape[-1] for p in prompts], batch_size).values())
         base = self._get(self.actors[0].base_hidden.remote(prompts_ref, spec))
         base_ref = ray.put(top_left_singular(base, rank))
-        with Progress(enabled=show_progress) as progress:
-            for step in range(len(result.steps), steps):
-                remaining = [h for h in pool if h not in result.group]
-                units = deal(plan_batches(remaining, rows), self.workers)
-                task = progress.task(f"Sahara step {step + 1}/{steps}", total=len(remaining) * len(prompts))
-                scores: dict[Head, float] = {}
-                group = tuple(result.group)
 
-                def done(_j: int, pairs: list[tuple[Head, float]], task=task, scores=scores) -> None:
-                    scores.update(pairs)
-                    progress.advance(task, len(pairs) * len(prompts))
+        def score(group: tuple[Head, ...], remaining: list[Head], advance: Callable[[int], None]) -> Sweep:
+            scores: dict[Head, float] = {}
 
-                jobs = [("sahara_unit", (prompts_ref, group, unit, base_ref, rank, spec)) for unit in units]
-                self.dispatch(jobs, done, max_inflight=1)
-                chosen = best_head(remaining, scores)
-                record = SaharaStep(chosen=chosen, scores=scores_grid(shape, spec, scores))
-                result.group.append(chosen)
-                result.steps.append(record)
-                if on_step is not None:
-                    on_step(record)
-        return result
+            def done(_j: int, pairs: list[tuple[Head, float]]) -> None:
+                scores.update(pairs)
+                advance(len(pairs) * len(prompts))
+
+            units = deal(plan_batches(remaining, rows), self.workers)
+            jobs = [("sahara_unit", (prompts_ref, group, unit, base_ref, rank, spec)) for unit in units]
+            self.dispatch(jobs, done, max_inflight=1)
+            return Sweep(scores, remaining)
+
+        report = reporter(beam, on_step, on_result)
+        run_beam(pool, steps, beam, shape, spec, score, history, len(prompts), report, show_progress)
+        return beam_result(history, beam)
 
     def map_prompt_batches(
         self,

@@ -429,6 +429,16 @@ def _settings_ablation(settings: dict[str, Any]) -> str:
     return f"{kind}, ε={eps:g}" if isinstance(eps, int | float) else str(kind)
 
 
+def _beam_note(beam: Any) -> str:
+    """A sentence for a beam search (``sahara --beam K``, K > 1); nothing for the greedy one."""
+    if not isinstance(beam, int) or isinstance(beam, bool) or beam <= 1:
+        return ""
+    return (
+        f" Beam search (<code>--beam {beam}</code>): {beam} groups are kept after each step, and these are the steps "
+        "that built the best group of the last beam; <code>sahara.json</code> holds every beam."
+    )
+
+
 # ---------------------------------------------------------------------------------------------- sections
 
 
@@ -542,7 +552,8 @@ class _Builder:
                 f'<p class="note">From <code>{esc(part.folder / "sahara.json")}</code>; ablation '
                 f"{esc(_settings_ablation(s))}, rank {esc(s.get('rank', '–'))}, {esc(s.get('n_prompts', '?'))} "
                 "prompts. Each step adds the head whose ablation, on top of the group so far, turns the "
-                "prompts' final-state subspace furthest (generalized Ships: sum of principal angles).</p>"
+                "prompts' final-state subspace furthest (generalized Ships: sum of principal angles)."
+                f"{_beam_note(s.get('beam'))}</p>"
             )
             rows, group = [], []
             for i, step in enumerate(part.steps, 1):

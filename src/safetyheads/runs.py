@@ -97,11 +97,19 @@ class RunDir:
         """Everything recorded in run.json: ``{command: settings, "_provenance": {command: info}}``."""
         return self._read_settings()
 
-    def check_settings(self, command: str, settings: dict[str, Any], results: Sequence[str] = ()) -> None:
+    def check_settings(
+        self,
+        command: str,
+        settings: dict[str, Any],
+        results: Sequence[str] = (),
+        defaults: dict[str, Any] | None = None,
+    ) -> None:
         """Record ``settings`` for ``command``, or refuse if an earlier run used different ones.
 
         When ``results`` names the command's result files and none of them holds anything yet (say the earlier
         run failed to load its model), there is nothing to mix, and the new settings replace the old ones.
+        ``defaults`` holds settings that earlier versions did not record: a recorded run without one of these
+        keys counts as having run with its default value.
         """
         if command == PROVENANCE_KEY:
             raise ValueError(f"'{PROVENANCE_KEY}' is reserved")
@@ -109,6 +117,8 @@ class RunDir:
         with self._settings_lock():
             recorded = self._read_settings()
             previous = recorded.get(command)
+            if previous is not None and defaults:
+                previous = {**json.loads(json.dumps(defaults)), **previous}
             produced = any(self.file(name).exists() and self.file(name).stat().st_size > 0 for name in results)
             if previous is not None and previous != settings and (produced or not results):
                 changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))

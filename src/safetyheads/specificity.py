@@ -8,10 +8,10 @@ subspace of a harmful dataset turns) also rank heads that matter for *any* answe
   refuses less. It reads the same next-token distribution Ships reads, so it costs nothing extra.
 * ``contrastive``: Ships on harmful prompts minus ``lambda`` x Ships on harmless prompts (per head, means over
   each set). A head that moves every answer scores high on both and cancels out.
-* A contrastive Sahara: the same greedy group search as ``safetyheads.sahara``, on an objective that rewards
-  moving the harmful subspace (or the refusal odds) and penalises moving the harmless one: ``lambda`` x the
-  harmless generalized Ships (or x the mean harmless KL when the reward is refusal), and/or a hard budget on
-  the mean harmless KL of the group ablation.
+* A contrastive Sahara: the same group search as ``safetyheads.sahara`` (greedy or a beam), on an objective
+  that rewards moving the harmful subspace (or the refusal odds) and penalises moving the harmless one:
+  ``lambda`` x the harmless generalized Ships (or x the mean harmless KL when the reward is refusal), and/or a
+  hard budget on the mean harmless KL of the group ablation.
 
 Everything runs through ``Engine`` (capture + layer-reuse sweeps), so the KL here is bit for bit the KL of
 ``ships.ships_for_prompt``.
@@ -31,9 +31,17 @@ from safetyheads.engine import Engine, kl_divergence
 from safetyheads.heads import validate_heads
 from safetyheads.judges import REFUSAL_OPENERS, first_token_ids
 from safetyheads.progress import Progress
-from safetyheads.sahara import best_head, check_search, principal_angle_sum, top_left_singular
-from safetyheads.ships import scores_grid
-from safetyheads.types import AblationSpec, Head, SafetyHeadsError, SaharaResult, SaharaStep
+from safetyheads.sahara import (
+    Sweep,
+    beam_result,
+    check_search,
+    principal_angle_sum,
+    reporter,
+    resume_history,
+    run_beam,
+    top_left_singular,
+)
+from safetyheads.types import AblationSpec, BeamStep, Head, SafetyHeadsError, SaharaResult, SaharaStep
 
 SCORES = ("kl", "refusal", "contrastive")
 OBJECTIVES = ("plain", "contrastive")
@@ -353,12 +361,16 @@ def sahara_contrastive(
     done_steps: Sequence[SaharaStep] = (),
     on_step: Callable[[SaharaStep], None] | None = None,
     show_progress: bool = False,
+    beam: int = 1,
+    done_beam: Sequence[BeamStep] = (),
+    on_result: Callable[[SaharaResult], None] | None = None,
 ) -> tuple[SaharaResult, str | None]:
-    """Sahara's greedy search on ``objective``. Returns the result and why it stopped early (or None).
+    """Sahara's search on ``objective``. Returns the result and why it stopped early (or None).
 
     Each step's record holds ``scores`` (the objective, L x H) and every component as its own L x H grid
-    (see ``step_components``). Under a budget the search stops early when no remaining head is eligible.
-    With ``Objective()`` (kl reward, plain) it picks what ``sahara.sahara`` picks.
+    (see ``step_components``). Under a budget a group can only add eligible heads, and the search stops early
+    when no group of the beam has one left. With ``Objective()`` (kl reward, plain) it picks what
+    ``sahara.sahara`` picks; ``beam``, ``done_beam`` and ``on_result`` work as there.
     """
     objective = objective or Objective()
     if objective.reward == "refusal" and not refusal_ids:
@@ -370,44 +382,35 @@ def sahara_contrastive(
         candidates if candidates is not None else engine.shape.all_heads(engine.spec), engine.shape, engine.spec
     )
     harmless = list(harmless) if objective.needs_harmless else []
-    check_search(steps, len(pool), rank, len(harmful), "harmful ")
+    check_search(steps, len(pool), rank, len(harmful), "harmful ", beam=beam)
     if harmless:
-        check_search(steps, len(pool), rank, len(harmless), "harmless ")
-    result = SaharaResult(group=[s.chosen for s in done_steps], steps=list(done_steps))
-    if len(result.steps) >= steps:
-        return result, None
+        check_search(steps, len(pool), rank, len(harmless), "harmless ", beam=beam)
+    history = resume_history(done_steps, done_beam, beam, steps)
+    if len(history) >= steps:
+        return beam_result(history, beam), None
     base = sahara_base(engine, harmful, harmless, rank, refusal_ids)
+
+    def score(group: tuple[Head, ...], remaining: list[Head], advance: Callable[[int], None]) -> Sweep:
+        parts = step_components(engine, harmful, harmless, remaining, group, rank, base, refusal_ids, advance)
+        return Sweep(objective_values(objective, parts), eligible_heads(objective, parts, remaining), parts)
+
+    failed = run_beam(
+        pool,
+        steps,
+        beam,
+        engine.shape,
+        engine.spec,
+        score,
+        history,
+        len(harmful) + len(harmless),
+        reporter(beam, on_step, on_result),
+        show_progress,
+    )
     stopped: str | None = None
-    with Progress(enabled=show_progress) as progress:
-        for step in range(len(result.steps), steps):
-            remaining = [h for h in pool if h not in result.group]
-            total = len(remaining) * (len(harmful) + len(harmless))
-            task = progress.task(f"Sahara step {step + 1}/{steps}", total=total)
-            parts = step_components(
-                engine,
-                harmful,
-                harmless,
-                remaining,
-                result.group,
-                rank,
-                base,
-                refusal_ids,
-                advance=lambda n, task=task: progress.advance(task, n),
-            )
-            values = objective_values(objective, parts)
-            eligible = eligible_heads(objective, parts, remaining)
-            if not eligible:
-                best = min(parts["harmless_kl"].values())
-                stopped = (
-                    f"step {step + 1}: no remaining head keeps the mean harmless KL within the budget "
-                    f"{objective.budget:g} (lowest {best:.4g})"
-                )
-                break
-            chosen = best_head(eligible, values)
-            extra = {name: scores_grid(engine.shape, engine.spec, vals) for name, vals in parts.items()}
-            record = SaharaStep(chosen=chosen, scores=scores_grid(engine.shape, engine.spec, values), extra=extra)
-            result.group.append(chosen)
-            result.steps.append(record)
-            if on_step is not None:
-                on_step(record)
-    return result, stopped
+    if failed is not None:
+        best = min(v for sweep in failed for v in sweep.extra["harmless_kl"].values())
+        stopped = (
+            f"step {len(history) + 1}: no remaining head keeps the mean harmless KL within the budget "
+            f"{objective.budget:g} (lowest {best:.4g})"
+        )
+    return beam_result(history, beam), stopped

@@ -140,12 +140,61 @@ class SaharaStep:
 
 
 @dataclass
-class SaharaResult:
-    group: list[Head]
-    steps: list[SaharaStep]
+class BeamGroup:
+    """One group of a Sahara beam: its heads in the order they were added, and its objective.
+
+    ``step`` is the sweep that added the last head (``chosen``, with the score grid of the group it extends);
+    ``parent`` indexes that group in the previous step's beam (None at the first step).
+    """
+
+    heads: list[Head]
+    objective: float
+    step: SaharaStep
+    parent: int | None = None
 
     def as_dict(self) -> dict:
-        return {"group": [h.as_list() for h in self.group], "steps": [s.as_dict() for s in self.steps]}
+        return {
+            "group": [h.as_list() for h in self.heads],
+            "objective": self.objective,
+            "parent": self.parent,
+            **self.step.as_dict(),
+        }
+
+
+@dataclass
+class BeamStep:
+    """The beam after one Sahara step: its groups, best first."""
+
+    groups: list[BeamGroup]
+
+    @property
+    def best(self) -> BeamGroup:
+        return self.groups[0]
+
+    def as_dict(self) -> dict:
+        return {
+            "best": [h.as_list() for h in self.best.heads],
+            "objective": self.best.objective,
+            "groups": [g.as_dict() for g in self.groups],
+        }
+
+
+@dataclass
+class SaharaResult:
+    """A Sahara search: the best group and the steps that built it; ``beam``, the beam after each step."""
+
+    group: list[Head]
+    steps: list[SaharaStep]
+    beam_width: int = 1
+    beam: list[BeamStep] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "group": [h.as_list() for h in self.group],
+            "steps": [s.as_dict() for s in self.steps],
+            "beam_width": self.beam_width,
+            "beam": [b.as_dict() for b in self.beam],
+        }
 
 
 @dataclass(frozen=True)

@@ -345,12 +345,22 @@ def sahara_scored(
     harmless_prompts: Path | None,
     harmless_dataset: str | None,
     harmless_limit: int | None,
+    beam: int = 1,
 ) -> None:
     """``sahara --score refusal`` / ``--objective contrastive``: see ``specificity.sahara_contrastive``."""
-    from safetyheads.commands.sweeps import _settings, prompts_digest, read_sahara
+    from safetyheads.commands.sweeps import (
+        SAHARA_DEFAULTS,
+        _settings,
+        check_beam,
+        print_beam,
+        prompts_digest,
+        read_beam,
+        read_sahara,
+    )
     from safetyheads.distributed import chosen_heads, open_backend
-    from safetyheads.types import SaharaResult, SaharaStep
+    from safetyheads.types import BeamStep, SaharaResult, SaharaStep
 
+    check_beam(beam)
     harmless: list[str] = []
     extra: dict = {"score": score, **objective.describe()}
     if objective.needs_harmless:
@@ -360,8 +370,8 @@ def sahara_scored(
             f"harmless set: {len(harmless)} prompts from {harmless_prompts or harmless_dataset or HARMLESS_QUESTIONS}"
         )
     run = RunDir(out)
-    settings = _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, **extra)
-    run.check_settings("sahara", settings)
+    settings = _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam, **extra)
+    run.check_settings("sahara", settings, defaults=SAHARA_DEFAULTS)
     with run.lock("sahara"), open_backend("local", model, device, dtype, None, c.console.status) as be:
         run.record_provenance("sahara", be.provenance())
         shape = be.shape
@@ -371,20 +381,20 @@ def sahara_scored(
         refusal_ids = refusal_token_ids(be.tokenizer)
         file = run.file("sahara.json")
         done: list[SaharaStep] = []
+        done_beam: list[BeamStep] = []
         if file.exists():
             pool = set(candidates if candidates is not None else shape.all_heads(spec))
-            done = read_sahara(file, steps, shape, spec, pool)
-            if done:  # read_sahara keeps the objective grid only: put the saved components back
+            if beam > 1:  # read_beam keeps every saved grid, components included
+                done_beam = read_beam(file, steps, beam, shape, spec, pool)
+            elif done := read_sahara(file, steps, shape, spec, pool):  # objective grid only: put the components back
                 raw = json.loads(file.read_text(encoding="utf-8"))["steps"]
                 for step, saved in zip(done, raw, strict=False):
                     step.extra = {k: v for k, v in saved.items() if k not in ("chosen", "scores")}
-                c.console.print(f"resuming: {len(done)} of {steps} Sahara steps already in {file}")
-        partial = SaharaResult(group=[s.chosen for s in done], steps=list(done))
+            if done or done_beam:
+                c.console.print(f"resuming: {len(done) or len(done_beam)} of {steps} Sahara steps already in {file}")
         header = {"objective": {"score": score, **objective.describe(), "formula": objective.formula()}}
 
-        def save(step: SaharaStep) -> None:
-            partial.group.append(step.chosen)
-            partial.steps.append(step)
+        def save(partial: SaharaResult) -> None:
             write_json(file, {**partial.as_dict(), **header, "complete": len(partial.steps) == steps})
 
         result, stopped = sahara_contrastive(
@@ -399,8 +409,10 @@ def sahara_scored(
             batch_size,
             refusal_ids,
             done_steps=done,
-            on_step=save,
             show_progress=True,
+            beam=beam,
+            done_beam=done_beam,
+            on_result=save,
         )
         write_json(file, {**result.as_dict(), **header, "complete": True, **({"stopped": stopped} if stopped else {})})
     keys = ["generalized_ships", "refusal"] + (["harmless_generalized_ships", "harmless_kl"] if harmless else [])
@@ -414,6 +426,7 @@ def sahara_scored(
             cells.append(f"{grid[at[0]][at[1]]:.4g}" if grid else "-")
         table.add_row(*cells)
     stdout.print(table)
+    print_beam(result)
     if stopped:
         c.console.print(f"stopped early: {stopped}")
     c.console.print(f"wrote {file}")

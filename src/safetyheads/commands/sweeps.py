@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from typing import Annotated
 
+import typer
 from rich.console import Console
 
 from safetyheads.commands import analysis as a
@@ -20,10 +22,32 @@ from safetyheads.distributed import (
     ray_options,
 )
 from safetyheads.runs import RunDir, write_json
+from safetyheads.sahara import rank_key
 from safetyheads.ships import mean_scores
-from safetyheads.types import AblationSpec, Head, ModelShape, SaharaResult, SaharaStep, ShipsResult
+from safetyheads.types import (
+    AblationSpec,
+    BeamGroup,
+    BeamStep,
+    Head,
+    ModelShape,
+    SafetyHeadsError,
+    SaharaResult,
+    SaharaStep,
+    ShipsResult,
+)
 
 stdout = Console()
+
+BeamOpt = Annotated[
+    int,
+    typer.Option(
+        "--beam",
+        help="Beam search: keep the K best head groups at each step, each extended by every remaining head "
+        "(1: the paper's greedy search). Costs about K times as much per step.",
+    ),
+]
+SAHARA_DEFAULTS = {"beam": 1}  # settings of sahara runs recorded before the option existed
+BEAM_KEYS = ("group", "objective", "parent", "chosen", "scores")  # a beam group's keys in sahara.json; others: grids
 
 
 def prompts_digest(texts: list[str]) -> str:
@@ -58,18 +82,33 @@ def grid_ok(scores, shape: ModelShape, spec: AblationSpec, swept: set[Head]) -> 
     return True
 
 
-def read_sahara(file, steps: int, shape: ModelShape, spec: AblationSpec, pool: set[Head]) -> list[SaharaStep]:
-    """The valid leading steps of a saved sahara.json; a corrupt file is set aside and the search redone."""
+def check_beam(beam: int) -> None:
+    if beam < 1:
+        raise SafetyHeadsError(f"--beam must be at least 1 (1 is the greedy search), got {beam}")
+
+
+def _saved_sahara(file, width: int) -> dict | None:
+    """A saved sahara.json to resume; None (start again) when it is corrupt (set aside) or from another --beam."""
     try:
         saved = json.loads(file.read_text(encoding="utf-8"))
-        raw_steps = saved.get("steps", []) if isinstance(saved, dict) else None
-        if not isinstance(raw_steps, list):
+        if not isinstance(saved, dict) or not isinstance(saved.get("steps", []), list):
             raise ValueError("no list of steps")
     except (ValueError, UnicodeDecodeError) as err:
         aside = file.with_name(f"{file.name}.corrupt")
         file.replace(aside)
         c.console.print(f"{file} is corrupt ({err}); moved it to {aside.name} and starting the search again")
-        return []
+        return None
+    saved_width = saved.get("beam_width", 1)
+    if saved_width != width:
+        c.console.print(f"{file} holds a search with --beam {saved_width}, not {width}; starting the search again")
+        return None
+    return saved
+
+
+def read_sahara(file, steps: int, shape: ModelShape, spec: AblationSpec, pool: set[Head]) -> list[SaharaStep]:
+    """The valid leading steps of a saved greedy sahara.json; a corrupt file is set aside and the search redone."""
+    saved = _saved_sahara(file, 1)
+    raw_steps = saved.get("steps", []) if saved is not None else []
     done: list[SaharaStep] = []
     for s in raw_steps[:steps]:
         try:
@@ -83,6 +122,70 @@ def read_sahara(file, steps: int, shape: ModelShape, spec: AblationSpec, pool: s
     if len(done) < min(len(raw_steps), steps):
         c.console.print(f"{file}: step {len(done) + 1} is corrupt; redoing the search from there")
     return done
+
+
+def _beam_group(
+    raw, previous: BeamStep | None, shape: ModelShape, spec: AblationSpec, pool: set[Head]
+) -> BeamGroup | None:
+    """One saved group of a beam, checked against the beam before it; None when it does not hold together."""
+    try:
+        heads = [Head(*(int(x) for x in pair)) for pair in raw["group"]]
+        chosen = Head(*(int(x) for x in raw["chosen"]))
+        parent, scores = raw["parent"], raw["scores"]
+        grids = {k: v for k, v in raw.items() if k not in BEAM_KEYS}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    size = 1 if previous is None else len(previous.best.heads) + 1
+    if len(heads) != size or len(set(heads)) != size or not set(heads) <= pool or heads[-1] != chosen:
+        return None
+    if previous is None and parent is not None:
+        return None
+    if previous is not None:
+        if not isinstance(parent, int) or isinstance(parent, bool) or not 0 <= parent < len(previous.groups):
+            return None
+        if previous.groups[parent].heads != heads[:-1]:
+            return None
+    swept = pool - set(heads[:-1])
+    if not all(grid_ok(g, shape, spec, swept) for g in [scores, *grids.values()]):
+        return None
+    return BeamGroup(heads, float(scores[chosen.layer][chosen.head]), SaharaStep(chosen, scores, grids), parent)
+
+
+def read_beam(file, steps: int, width: int, shape: ModelShape, spec: AblationSpec, pool: set[Head]) -> list[BeamStep]:
+    """The valid leading beams of a saved sahara.json (``--beam`` > 1); a corrupt file is set aside and redone."""
+    saved = _saved_sahara(file, width)
+    raw_beam = saved.get("beam") if saved is not None else []
+    raw_beam = raw_beam if isinstance(raw_beam, list) else []
+    history: list[BeamStep] = []
+    for raw in raw_beam[:steps]:
+        previous = history[-1] if history else None
+        raw_groups = raw.get("groups") if isinstance(raw, dict) else None
+        if not isinstance(raw_groups, list) or not 1 <= len(raw_groups) <= width:
+            break
+        groups = [_beam_group(g, previous, shape, spec, pool) for g in raw_groups]
+        if any(g is None for g in groups):
+            break
+        beam = [g for g in groups if g is not None]
+        if len({frozenset(g.heads) for g in beam}) != len(beam) or beam != sorted(beam, key=rank_key):
+            break
+        history.append(BeamStep(beam))
+    if len(history) < min(len(raw_beam), steps):
+        c.console.print(f"{file}: the beam of step {len(history) + 1} is corrupt; redoing the search from there")
+    return history
+
+
+def print_beam(result: SaharaResult) -> None:
+    """The beam after each step, best group first, when the search kept more than one group."""
+    if result.beam_width <= 1:
+        return
+    table = c.results_table(
+        f"Sahara beam (--beam {result.beam_width})", ("step", "best group", "objective", "beam"), text=0,
+        lists=("best group", "beam"),
+    )  # fmt: skip
+    for i, beam in enumerate(result.beam, 1):
+        others = "; ".join(f"{c.list_cell(g.heads)}: {g.objective:.4g}" for g in beam.groups[1:])
+        table.add_row(str(i), c.list_cell(beam.best.heads), f"{beam.best.objective:.4g}", others or "-")
+    stdout.print(table)
 
 
 def write_mean_csv(path, results: list[ShipsResult]) -> list[tuple[Head, float, float]]:
@@ -182,6 +285,7 @@ def sahara_cmd(
     column: c.Column = None,
     steps: int = 3,
     rank: int = 1,
+    beam: BeamOpt = 1,
     template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
     system: c.System = None,
     ablation: c.Ablation = "ua-q",
@@ -203,22 +307,22 @@ def sahara_cmd(
     workers: WorkersOpt = None,
     gpus_per_worker: GpusPerWorkerOpt = None,
 ) -> None:
-    """Greedy search for the head group that moves the dataset's final-state subspace most (Sahara)."""
+    """Greedy search for the head group that moves the dataset's final-state subspace most (Sahara); or --beam K."""
+    check_beam(beam)
     spec = AblationSpec.parse(ablation, epsilon)
     options = ray_options(backend, address, workers, gpus_per_worker)
     harmless_given = any(x is not None for x in (harmless_prompts, harmless_dataset, harmless_limit))
     goal = a.resolve_sahara_objective(score, objective, lambda_, harmless_kl_budget, harmless_given, backend)
     texts = c.prompt_texts(prompts, dataset, column, limit)
     if goal is not None:  # --score refusal / --objective contrastive: safetyheads.specificity
-        a.sahara_scored(model=model, out=out, texts=texts, steps=steps, rank=rank, template=template, system=system,
-                        spec=spec, heads=heads, batch_size=batch_size, device=device, dtype=dtype,
+        a.sahara_scored(model=model, out=out, texts=texts, steps=steps, rank=rank, beam=beam, template=template,
+                        system=system, spec=spec, heads=heads, batch_size=batch_size, device=device, dtype=dtype,
                         score=score.strip().lower(), objective=goal, harmless_prompts=harmless_prompts,
                         harmless_dataset=harmless_dataset, harmless_limit=harmless_limit)  # fmt: skip
         return
     run = RunDir(out)
-    run.check_settings(
-        "sahara", _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads), ["sahara.json"]
-    )
+    settings = _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam)
+    run.check_settings("sahara", settings, ["sahara.json"], defaults=SAHARA_DEFAULTS)
     with run.lock("sahara"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
         run.record_provenance("sahara", be.provenance())
         shape = be.shape
@@ -226,16 +330,17 @@ def sahara_cmd(
         encoded = [ids for _t, ids in be.encode(texts, template, system)]
         file = run.file("sahara.json")
         done: list[SaharaStep] = []
+        done_beam: list[BeamStep] = []
         if file.exists():
             pool = set(candidates if candidates is not None else shape.all_heads(spec))
-            done = read_sahara(file, steps, shape, spec, pool)
-            if done:
-                c.console.print(f"resuming: {len(done)} of {steps} Sahara steps already in {file}")
-        partial = SaharaResult(group=[s.chosen for s in done], steps=list(done))
+            if beam == 1:
+                done = read_sahara(file, steps, shape, spec, pool)
+            else:
+                done_beam = read_beam(file, steps, beam, shape, spec, pool)
+            if done or done_beam:
+                c.console.print(f"resuming: {len(done) or len(done_beam)} of {steps} Sahara steps already in {file}")
 
-        def save(step: SaharaStep) -> None:
-            partial.group.append(step.chosen)
-            partial.steps.append(step)
+        def save(partial: SaharaResult) -> None:
             write_json(file, {**partial.as_dict(), "complete": len(partial.steps) == steps})
 
         result = be.sahara(
@@ -246,8 +351,10 @@ def sahara_cmd(
             candidates,
             batch_size,
             done_steps=done,
-            on_step=save,
             show_progress=True,
+            beam=beam,
+            done_beam=done_beam,
+            on_result=save,
         )
         write_json(file, {**result.as_dict(), "complete": True})
     title = f"Sahara group ({spec.kind.value}, rank {rank}, {len(texts)} prompts)"
@@ -255,4 +362,5 @@ def sahara_cmd(
     for i, step in enumerate(result.steps, 1):
         table.add_row(str(i), str(step.chosen), f"{step.scores[step.chosen.layer][step.chosen.head]:.4g}")
     stdout.print(table)
+    print_beam(result)
     c.console.print(f"wrote {file} ({shape.n_layers} layers x {shape.heads_per_layer(spec)} heads scored per step)")
