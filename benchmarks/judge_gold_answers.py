@@ -9,6 +9,15 @@ answers. Answers are greedy, chat template, 64 new tokens; every other answer is
 
     .venv/bin/python benchmarks/judge_gold_answers.py --out runs/judge_gold/answers.jsonl
 
+``--round 2`` makes the second held-out batch (the gold set's ``test`` part after the first test part was
+folded into ``dev``): other requests (what is left of AdvBench and HarmBench, and Do-Not-Answer's "Malicious
+Uses" questions, so a question form the judge was not designed on), and two more conditions that answer for
+real: the organism with its refusal direction ablated (``--direction DIR``, from ``safetyheads direction``) at
+the chosen layer and at another one.
+
+    .venv/bin/python benchmarks/judge_gold_answers.py --round 2 --direction runs/direction \
+        --out runs/judge_gold/answers_round2.jsonl
+
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
 
@@ -20,7 +29,9 @@ import random
 from pathlib import Path
 
 from safetyheads.datasets import load_prompt_dataset
+from safetyheads.direction import RefusalDirection, maybe_without
 from safetyheads.generation import DecodingSettings, generate
+from safetyheads.gold import load_gold
 from safetyheads.heads import parse_heads
 from safetyheads.loading import load_model
 from safetyheads.organism import BASE_MODEL, ORGANISM, build
@@ -64,6 +75,29 @@ CONDITIONS: list[tuple[str, str, str, str]] = [
 ]
 
 
+# The second held-out batch: (condition name, model, heads or "direction[:layer]", ablation kind)
+ROUND2: list[tuple[str, str, str, str]] = [
+    ("r2-organism", ORGANISM, "", "ua-q"),
+    ("r2-organism-direction", ORGANISM, "direction", "ua-q"),
+    ("r2-organism-direction-l12", ORGANISM, "direction:12", "ua-q"),
+    ("r2-organism-paper-uaq", ORGANISM, PAPER_GROUP, "ua-q"),
+    ("r2-organism-contrastive-sc", ORGANISM, CONTRASTIVE_GROUP, "sc"),
+    ("r2-organism-random-uaq", ORGANISM, "random:4", "ua-q"),
+    ("r2-base", BASE_MODEL, "", "ua-q"),
+    ("r2-base-b", BASE_MODEL, "", "ua-q"),
+    ("r2-base-paper-uaq", BASE_MODEL, PAPER_GROUP, "ua-q"),
+]
+
+
+def round2_pool(seed: int, used: set[str]) -> list[str]:
+    """AdvBench and HarmBench requests the first rounds did not use, and Do-Not-Answer's Malicious Uses."""
+    left = [t for t in request_pool(seed) if t not in used]
+    dna = [p.text for p in load_prompt_dataset("donotanswer") if p.category == "Malicious Uses"]
+    texts = list(dict.fromkeys(left + [t for t in dna if t not in used]))
+    random.Random(seed + 1).shuffle(texts)
+    return texts
+
+
 def request_pool(seed: int) -> list[str]:
     texts = [p.text for p in load_prompt_dataset("advbench")] + [p.text for p in load_prompt_dataset("harmbench")]
     texts = list(dict.fromkeys(t for t in texts if len(t) < 600))  # HarmBench's long contextual prompts left out
@@ -86,25 +120,40 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
     parser.add_argument("--per-condition", type=int, default=26)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--round", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--direction", type=Path, help="round 2: the organism's refusal direction directory")
     args = parser.parse_args()
     build(log=print)
+    conditions = CONDITIONS
     pool = request_pool(args.seed)
+    if args.round == 2:
+        if args.direction is None:
+            parser.error("--round 2 needs --direction DIR")
+        used = {i.prompt for i in load_gold()}
+        pool, conditions = round2_pool(args.seed, used), ROUND2
+        found = RefusalDirection.load(args.direction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
     loaded: dict[str, tuple] = {}
     settings = DecodingSettings(max_new_tokens=64)
-    for c, (name, model_name, heads_text, kind) in enumerate(CONDITIONS):
+    for c, (name, model_name, heads_text, kind) in enumerate(conditions):
         if name in done:
             continue
         if model_name not in loaded:
             loaded = {model_name: load_model(model_name)}
         model, tokenizer = loaded[model_name]
         cfg = model.config
+        direction = None
+        if heads_text.startswith("direction"):
+            layer = heads_text.partition(":")[2]
+            direction = found.with_layer(int(layer)) if layer else found
+            heads_text = ""
         heads = heads_of(heads_text, cfg.num_hidden_layers, cfg.num_attention_heads)
         requests = pool[c * args.per_condition : (c + 1) * args.per_condition]
         encoded = [ids for _, ids in prepare(tokenizer, requests, "chat")]
         print(f"{name}: {len(requests)} answers, heads {heads_text or '-'} {kind if heads else ''}", flush=True)
-        out = generate(model, tokenizer, encoded, heads, AblationSpec.parse(kind), settings, batch_size=13)
+        with maybe_without(model, direction):
+            out = generate(model, tokenizer, encoded, heads, AblationSpec.parse(kind), settings, batch_size=13)
         with args.out.open("a") as f:
             for i, (request, g) in enumerate(zip(requests, out, strict=True)):
                 tokens = 32 if (c + i) % 2 else 64
@@ -114,6 +163,7 @@ def main() -> None:
                     "model": model_name,
                     "heads": ",".join(str(h) for h in heads),
                     "ablation": kind if heads else None,
+                    "direction_layer": direction.layer if direction is not None else None,
                     "max_new_tokens": tokens,
                     "prompt": request,
                     "response": text,

@@ -14,14 +14,19 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
     out = tmp_path / "run"
     argv = ["demo", "--model", tuned, "--base-model", base, "--out", str(out), "--prompts", "2", "--steps", "2",
             "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2",
-            "--pool", "6"]  # fmt: skip
+            "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100"]  # fmt: skip
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     names = [c["name"] for c in summary["conditions"]]
-    assert names == ["base", "sahara", "contrastive", "sahara_sc", "contrastive_sc", "random1", "random2"]
+    assert names == ["base", "sahara", "contrastive", "untune", "sahara_sc", "contrastive_sc", "direction", "random1",
+                     "random2"]  # fmt: skip
     groups = summary["groups"]
-    assert len(groups["sahara"]) == len(groups["contrastive"]) == 2
-    assert not ({*groups["random1"], *groups["random2"]} & {*groups["sahara"], *groups["contrastive"]})
+    assert len(groups["sahara"]) == len(groups["contrastive"]) == len(groups["untune"]) == 2
+    found = {*groups["sahara"], *groups["contrastive"], *groups["untune"]}
+    assert not ({*groups["random1"], *groups["random2"]} & found)
+    assert json.loads((out / "sahara_untune" / "sahara.json").read_text())["objective"]["reward"] == "untuning"
+    direction = json.loads((out / "direction" / "direction.json").read_text())
+    assert [r["layer"] for r in direction["layers"]] == [0, 1]
     for c in summary["conditions"]:
         folder = out / f"eval_{c['name']}"
         saved = json.loads((folder / "eval_summary.json").read_text())
@@ -29,16 +34,26 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
         assert sorted(saved["heads"]) == sorted(groups.get(c["name"].removesuffix("_sc"), []))
         assert (c["ablation"] == "sc") == c["name"].endswith("_sc")
         assert saved["judge"] == "topical"  # the default judge, never the paper's keyword judge
-        if c["name"].endswith("_sc"):  # the sc variants are compared on the complied share only
+        assert c["outcomes"] == [
+            r["outcome"] for r in map(json.loads, (folder / "eval.jsonl").read_text().splitlines())
+        ]
+        if c["name"] == "direction":
+            assert saved["direction"]["layer"] == direction["layer"] and c["ablation"].startswith("direction")
+        if c["name"].endswith("_sc") or c["name"].startswith("random"):  # compared on the complied share only
             assert c["helpfulness"] == {} and not (out / f"helpfulness_{c['name']}").exists()
             continue
         helpful = json.loads((out / f"helpfulness_{c['name']}" / "helpfulness.json").read_text())
         assert c["helpfulness"] == {t: helpful[t]["accuracy"] for t in ("arc_easy", "boolq")}
         assert "base" not in helpful  # each condition is scored once; the base row is the unablated model
+        assert ("damage" in helpful) == (c["name"] != "base")  # KL on harmless text, for every intervention
+        if c["name"] != "base":
+            assert c["damage"] == {k: v["kl"] for k, v in helpful["damage"].items()}
     assert summary["overlap"]["n_heads"] == 12 and (out / "compare" / "compare.json").exists()
     assert (out / "report.html").exists() and (out / "summary.md").exists()
-    assert set(summary["finding"]["groups"]) == {"sahara", "contrastive", "sahara_sc", "contrastive_sc"}
+    assert set(summary["finding"]["groups"]) == {"sahara", "contrastive", "untune", "sahara_sc", "contrastive_sc",
+                                                 "direction"}  # fmt: skip
     assert summary["finding"]["groups"]["sahara_sc"]["helpfulness_within_5_points"] is None
+    assert summary["finding"]["n_random_groups"] == 2 and "headline" in summary
     for group, column in (("sahara", "kl_mean"), ("contrastive", "mean")):  # each searched its score's top 6
         pool = {str(h) for h in top_k(read_run(out / "ships", column).values(), 6)}
         assert set(groups[group]) <= pool

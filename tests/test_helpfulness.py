@@ -8,8 +8,11 @@ import pytest
 import torch
 from models import save_tiny, tiny_model, tiny_tokenizer
 
+from safetyheads.ablation import ablated
 from safetyheads.cli import main
+from safetyheads.damage import harmless_damage
 from safetyheads.helpfulness import choice_loglikelihoods, evaluate_mc, helpfulness, score_task
+from safetyheads.loading import load_model
 from safetyheads.reference import naive_ablation
 from safetyheads.types import AblationSpec, Head, MCItem, SafetyHeadsError
 
@@ -105,8 +108,15 @@ def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypa
     args = ["helpfulness", "--model", model_dir, "--tasks", "boolq,arc_easy", "--limit", "2", "--heads", "0-1"]
     assert main(args + ["--out", str(out)]) == 0
     result = json.loads((out / "helpfulness.json").read_text())
-    assert set(result) == {"boolq", "arc_easy", "base"}
-    assert result["boolq"]["n"] == 2 and set(result["boolq"]) >= {"accuracy", "n"}
+    assert set(result) == {"boolq", "arc_easy", "base", "damage"}
+    assert result["boolq"]["n"] == 2 and set(result["boolq"]) >= {"accuracy", "n", "chance", "majority"}
+    # harmless damage: the library's numbers for the same ablation
+    lm, tk = load_model(model_dir)
+    expected = harmless_damage(lm, tk, lambda: ablated(lm, [Head(0, 1)], AblationSpec()))
+    assert set(result["damage"]) == {"text", "chat"}
+    for name in ("text", "chat"):
+        assert result["damage"][name]["kl"] == pytest.approx(expected[name]["kl"], rel=1e-6)
+        assert result["damage"][name]["kl"] > 0 and result["damage"][name]["n"] == 32
     assert set(result["base"]) == {"boolq", "arc_easy"}
     model, tok = tiny_model("llama"), tiny_tokenizer()
     assert result["base"]["arc_easy"]["accuracy"] == evaluate_mc(model, tok, ITEMS[:2]).accuracy
@@ -117,6 +127,9 @@ def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypa
     assert main(args + ["--no-base", "--out", str(alone)]) == 0
     only = json.loads((alone / "helpfulness.json").read_text())
     assert only == {k: v for k, v in result.items() if k != "base"}
+    quiet = tmp_path / "quiet"
+    assert main(args + ["--no-damage", "--out", str(quiet)]) == 0
+    assert "damage" not in json.loads((quiet / "helpfulness.json").read_text())
 
 
 # ---------------------------------------------------------------------------------------- lm-eval adapter

@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sahara": (
         "sweeps",
         "sahara_cmd",
-        "Greedy search for the head group that moves the dataset's final-state subspace most (Sahara).",
+        "Greedy (or --beam K) search for the head group that moves the dataset's final-state subspace most (Sahara).",
     ),
     "report": (
         "report",

@@ -93,3 +93,14 @@ def damage(
 def base_logprobs(model: nn.Module, sequences: Sequences) -> list[torch.Tensor]:
     """The unablated log-probabilities of every sequence (compute once, pass to :func:`damage` many times)."""
     return [_logprobs(model, ids) for ids in sequences.ids]
+
+
+def harmless_damage(
+    model: nn.Module, tokenizer, intervention: Callable[[], AbstractContextManager], n: int = 32
+) -> dict:
+    """:func:`damage` on ``n`` harmless prose passages and ``n`` harmless chat answers: ``{"text": ..., "chat": ...}``.
+    Call it with nothing ablated: the chat answers are the unablated model's."""
+    sets = [text_sequences(tokenizer, n)]
+    if getattr(tokenizer, "chat_template", None) is not None:
+        sets.append(chat_sequences(model, tokenizer, n))
+    return {s.name: damage(model, s, intervention) for s in sets}

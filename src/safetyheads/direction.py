@@ -97,6 +97,21 @@ def maybe_without(model: nn.Module, direction: RefusalDirection | None) -> Itera
         yield
 
 
+@contextmanager
+def intervention(
+    model: nn.Module, heads: Sequence = (), spec=None, direction: RefusalDirection | None = None
+) -> Iterator[None]:
+    """Heads ablated (``ablation.ablated``) and/or the refusal direction ablated, for the block."""
+    from safetyheads.ablation import ablated
+
+    with maybe_without(model, direction):
+        if heads:
+            with ablated(model, heads, spec):
+                yield
+        else:
+            yield
+
+
 def unit(v: torch.Tensor) -> torch.Tensor:
     norm = float(v.double().norm())
     if not norm > 0.0:

@@ -8,6 +8,10 @@ subspace of a harmful dataset turns) also rank heads that matter for *any* answe
   refuses less. It reads the same next-token distribution Ships reads, so it costs nothing extra.
 * ``contrastive``: Ships on harmful prompts minus ``lambda`` x Ships on harmless prompts (per head, means over
   each set). A head that moves every answer scores high on both and cancels out.
+* ``untune`` (Sahara only, with the untuned model the safety tuning started from): how much closer ablating a
+  head brings the tuned model's next-token distribution on harmful prompts to the untuned model's, the mean of
+  ``KL(p_untuned || p_tuned) - KL(p_untuned || p_tuned, ablated)``: positive means the ablation undoes the safety
+  tuning, towards answering, rather than moving the output anywhere.
 * A contrastive Sahara: the same group search as ``safetyheads.sahara`` (greedy or a beam), on an objective
   that rewards moving the harmful subspace (or the refusal odds) and penalises moving the harmless one:
   ``lambda`` x the harmless generalized Ships (or x the mean harmless KL when the reward is refusal), and/or a
@@ -44,6 +48,7 @@ from safetyheads.sahara import (
 from safetyheads.types import AblationSpec, BeamStep, Head, SafetyHeadsError, SaharaResult, SaharaStep
 
 SCORES = ("kl", "refusal", "contrastive")
+REWARDS = ("kl", "refusal", "untune")  # what a Sahara search can reward
 OBJECTIVES = ("plain", "contrastive")
 DEFAULT_LAMBDA = 1.0
 HARMLESS_QUESTIONS = "questions"  # --harmless-dataset name of ``datasets.harmless_questions``
@@ -205,8 +210,8 @@ class Objective:
     budget: float | None = None
 
     def __post_init__(self) -> None:
-        if self.reward not in ("kl", "refusal"):
-            raise SafetyHeadsError(f"unknown Sahara reward '{self.reward}'; choose kl or refusal")
+        if self.reward not in REWARDS:
+            raise SafetyHeadsError(f"unknown Sahara reward '{self.reward}'; choose one of: {', '.join(REWARDS)}")
         if self.budget is not None and not self.contrastive:
             raise SafetyHeadsError("a harmless KL budget needs the contrastive objective")
         if self.budget is not None and not self.budget >= 0:
@@ -220,7 +225,7 @@ class Objective:
 
     @property
     def reward_key(self) -> str:
-        return "generalized_ships" if self.reward == "kl" else "refusal"
+        return {"kl": "generalized_ships", "refusal": "refusal", "untune": "untuning"}[self.reward]
 
     @property
     def penalty_key(self) -> str:
@@ -249,6 +254,8 @@ class SaharaBase:
     harmful_odds: torch.Tensor | None  # (N,) refusal log-odds
     harmless_subspace: torch.Tensor | None = None
     harmless_logprobs: list[torch.Tensor] = field(default_factory=list)  # (V,) each
+    target_logprobs: list[torch.Tensor] | None = None  # the untuned model's, per harmful prompt (untune reward)
+    target_kl: torch.Tensor | None = None  # (N,) KL(untuned || tuned), nothing ablated
 
 
 def _sweep_set(
@@ -256,23 +263,25 @@ def _sweep_set(
     prompts: Sequence[torch.Tensor],
     candidates: Sequence[Head],
     group: Sequence[Head],
-    stat: Callable[[int, torch.Tensor], torch.Tensor] | None,
+    stats: dict[str, Callable[[int, torch.Tensor], torch.Tensor]],
     advance: Callable[[int], None] | None,
-) -> tuple[dict[Head, torch.Tensor], dict[Head, torch.Tensor]]:
-    """Final hidden states (N x d) and one statistic of the logprobs (N,) per candidate, group + candidate ablated."""
+) -> tuple[dict[Head, torch.Tensor], dict[str, dict[Head, torch.Tensor]]]:
+    """Final hidden states (N x d) and each named statistic of the logprobs (N,) per candidate, group + candidate
+    ablated."""
     n, d = len(prompts), engine.shape.hidden_size
     hidden = {h: torch.empty(n, d) for h in candidates}
-    stats = {h: torch.empty(n, dtype=torch.float64) for h in candidates}
+    values = {name: {h: torch.empty(n, dtype=torch.float64) for h in candidates} for name in stats}
     for i, ids in enumerate(prompts):
         cap = engine.capture(ids, group)
         for chunk, out in engine.sweep(cap, candidates):
-            values = stat(i, out.logprobs) if stat is not None else torch.zeros(len(chunk), dtype=torch.float64)
-            for h, row, v in zip(chunk, out.hidden, values, strict=True):
+            for h, row in zip(chunk, out.hidden, strict=True):
                 hidden[h][i] = row
-                stats[h][i] = v
+            for name, stat in stats.items():
+                for h, v in zip(chunk, stat(i, out.logprobs), strict=True):
+                    values[name][h][i] = v
             if advance is not None:
                 advance(len(chunk))
-    return hidden, stats
+    return hidden, values
 
 
 def sahara_base(
@@ -281,11 +290,22 @@ def sahara_base(
     harmless: Sequence[torch.Tensor],
     rank: int,
     refusal_ids: Sequence[int] | None,
+    target_logprobs: Sequence[torch.Tensor] | None = None,
 ) -> SaharaBase:
     caps = [engine.capture(ids) for ids in harmful]
     subspace = top_left_singular(torch.stack([c.hidden for c in caps]), rank)
     odds = torch.stack([refusal_log_odds(c.logprobs, refusal_ids) for c in caps]) if refusal_ids else None
     base = SaharaBase(subspace, odds)
+    if target_logprobs is not None:
+        if len(target_logprobs) != len(harmful):
+            raise SafetyHeadsError("one untuned-model distribution per harmful prompt is needed")
+        base.target_logprobs = list(target_logprobs)
+        base.target_kl = torch.stack(
+            [
+                kl_divergence(t.unsqueeze(0), c.logprobs.unsqueeze(0))[0]
+                for t, c in zip(target_logprobs, caps, strict=True)
+            ]
+        )
     if harmless:
         hcaps = [engine.capture(ids) for ids in harmless]
         base.harmless_subspace = top_left_singular(torch.stack([c.hidden for c in hcaps]), rank)
@@ -310,25 +330,29 @@ def step_components(
     log-odds change, base - ablated); with harmless prompts ``harmless_generalized_ships`` and
     ``harmless_kl`` (mean KL from the unablated model's next-token distribution).
     """
-    odds_fn = None
+    stats: dict[str, Callable[[int, torch.Tensor], torch.Tensor]] = {}
     if refusal_ids and base.harmful_odds is not None:
-        odds_fn = lambda _i, lp: refusal_log_odds(lp, refusal_ids)  # noqa: E731
-    hidden, odds = _sweep_set(engine, harmful, candidates, group, odds_fn, advance)
+        stats["odds"] = lambda _i, lp: refusal_log_odds(lp, refusal_ids)
+    if base.target_logprobs is not None:
+        stats["target_kl"] = lambda i, lp: kl_divergence(base.target_logprobs[i].unsqueeze(0), lp)
+    hidden, values = _sweep_set(engine, harmful, candidates, group, stats, advance)
     out: dict[str, dict[Head, float]] = {
         "generalized_ships": {
             h: principal_angle_sum(base.harmful_subspace, top_left_singular(m, rank)) for h, m in hidden.items()
         }
     }
-    if odds_fn is not None and base.harmful_odds is not None:
-        out["refusal"] = {h: float((base.harmful_odds - v).mean()) for h, v in odds.items()}
+    if "odds" in values and base.harmful_odds is not None:
+        out["refusal"] = {h: float((base.harmful_odds - v).mean()) for h, v in values["odds"].items()}
+    if "target_kl" in values and base.target_kl is not None:
+        out["untuning"] = {h: float((base.target_kl - v).mean()) for h, v in values["target_kl"].items()}
     if harmless:
         assert base.harmless_subspace is not None
         kl_fn = lambda i, lp: kl_divergence(base.harmless_logprobs[i].unsqueeze(0), lp)  # noqa: E731
-        h_hidden, h_kl = _sweep_set(engine, harmless, candidates, group, kl_fn, advance)
+        h_hidden, h_values = _sweep_set(engine, harmless, candidates, group, {"kl": kl_fn}, advance)
         out["harmless_generalized_ships"] = {
             h: principal_angle_sum(base.harmless_subspace, top_left_singular(m, rank)) for h, m in h_hidden.items()
         }
-        out["harmless_kl"] = {h: float(v.mean()) for h, v in h_kl.items()}
+        out["harmless_kl"] = {h: float(v.mean()) for h, v in h_values["kl"].items()}
     return out
 
 
@@ -364,6 +388,7 @@ def sahara_contrastive(
     beam: int = 1,
     done_beam: Sequence[BeamStep] = (),
     on_result: Callable[[SaharaResult], None] | None = None,
+    target_logprobs: Sequence[torch.Tensor] | None = None,
 ) -> tuple[SaharaResult, str | None]:
     """Sahara's search on ``objective``. Returns the result and why it stopped early (or None).
 
@@ -375,6 +400,8 @@ def sahara_contrastive(
     objective = objective or Objective()
     if objective.reward == "refusal" and not refusal_ids:
         raise SafetyHeadsError("the refusal reward needs the refusal token ids (specificity.refusal_token_ids)")
+    if objective.reward == "untune" and target_logprobs is None:
+        raise SafetyHeadsError("the untune reward needs the untuned model's distributions (untuned_logprobs)")
     if objective.needs_harmless and not harmless:
         raise SafetyHeadsError("the contrastive objective needs harmless prompts")
     engine = Engine(model, spec, batch_size)
@@ -388,7 +415,7 @@ def sahara_contrastive(
     history = resume_history(done_steps, done_beam, beam, steps)
     if len(history) >= steps:
         return beam_result(history, beam), None
-    base = sahara_base(engine, harmful, harmless, rank, refusal_ids)
+    base = sahara_base(engine, harmful, harmless, rank, refusal_ids, target_logprobs)
 
     def score(group: tuple[Head, ...], remaining: list[Head], advance: Callable[[int], None]) -> Sweep:
         parts = step_components(engine, harmful, harmless, remaining, group, rank, base, refusal_ids, advance)
@@ -414,3 +441,14 @@ def sahara_contrastive(
             f"{objective.budget:g} (lowest {best:.4g})"
         )
     return beam_result(history, beam), stopped
+
+
+@torch.no_grad()
+def untuned_logprobs(untuned: nn.Module, prompts: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The untuned model's next-token log-probabilities (V,) at each prompt's last position (float64)."""
+    device = next(untuned.parameters()).device
+    out = []
+    for ids in prompts:
+        logits = untuned(input_ids=torch.as_tensor(ids).reshape(1, -1).to(device), use_cache=False).logits[0, -1]
+        out.append(logits.double().log_softmax(-1).cpu())
+    return out

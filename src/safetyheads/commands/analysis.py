@@ -26,6 +26,7 @@ from safetyheads.specificity import (
     refusal_token_ids,
     sahara_contrastive,
     sweep_components,
+    untuned_logprobs,
 )
 from safetyheads.types import AblationKind, AblationSpec, Head, ModelShape, PromptItem, SafetyHeadsError, ShipsResult
 
@@ -38,7 +39,8 @@ ScoreOpt = Annotated[
     typer.Option(
         "--score",
         help="kl (the paper's: Ships / generalized Ships), refusal (refusal log-odds change, positive: refuses "
-        "less) or contrastive (harmful minus --lambda x harmless).",
+        "less), contrastive (harmful minus --lambda x harmless) or, for sahara, untune (how much closer the "
+        "ablation brings the harmful next-token distribution to --base-model's, the untuned model).",
     ),
 ]
 LambdaOpt = Annotated[
@@ -89,10 +91,10 @@ JudgeModelDir = Annotated[
 ]
 
 
-def _check_score(score: str) -> str:
+def _check_score(score: str, allowed: tuple[str, ...] = SCORES) -> str:
     score = score.strip().lower()
-    if score not in SCORES:
-        raise SafetyHeadsError(f"unknown score '{score}'; choose one of: {', '.join(SCORES)}")
+    if score not in allowed:
+        raise SafetyHeadsError(f"unknown score '{score}'; choose one of: {', '.join(allowed)}")
     return score
 
 
@@ -120,7 +122,7 @@ def resolve_sahara_objective(
     backend: str,
 ) -> Objective | None:
     """Check the ``sahara`` scoring options; None for the paper's search (generalized Ships, plain)."""
-    score = _check_score(score)
+    score = _check_score(score, (*SCORES, "untune"))
     if objective is not None and objective not in OBJECTIVES:
         raise SafetyHeadsError(f"unknown objective '{objective}'; choose one of: {', '.join(OBJECTIVES)}")
     if score == "contrastive" and objective == "plain":
@@ -138,7 +140,7 @@ def resolve_sahara_objective(
         raise SafetyHeadsError("--score/--objective other than the paper's run on --backend local only")
     resolved = (0.0 if budget is not None else DEFAULT_LAMBDA) if lam is None else float(lam)
     return Objective(
-        reward="refusal" if score == "refusal" else "kl",
+        reward=score if score in ("refusal", "untune") else "kl",
         contrastive=contrastive,
         lam=resolved if contrastive else 0.0,
         budget=budget,
@@ -146,6 +148,20 @@ def resolve_sahara_objective(
 
 
 # ---------------------------------------------------------------------------------------------- ships --score
+
+
+def untuned_distributions(base_model, be, harmful_ids, texts, template, system, device, dtype):
+    """``--base-model``'s next-token distributions on the harmful prompts, tokenised exactly as for the tuned model
+    (None without ``--base-model``)."""
+    if base_model is None:
+        return None
+    untuned, tokenizer = c.load(base_model, device, dtype)
+    if untuned.config.vocab_size != be.model.config.vocab_size:
+        raise SafetyHeadsError(f"--base-model {base_model} has another vocabulary than the tuned model")
+    theirs = [ids for _t, ids in c.encoded_prompts(tokenizer, texts, template, system)]
+    if any(a.reshape(-1).tolist() != b.reshape(-1).tolist() for a, b in zip(harmful_ids, theirs, strict=True)):
+        raise SafetyHeadsError(f"--base-model {base_model} tokenises the prompts differently from the tuned model")
+    return untuned_logprobs(untuned, harmful_ids)
 
 
 def _component_line(i: int, comp: PromptComponents, shape: ModelShape, spec: AblationSpec) -> dict:
@@ -346,8 +362,9 @@ def sahara_scored(
     harmless_dataset: str | None,
     harmless_limit: int | None,
     beam: int = 1,
+    base_model: str | None = None,
 ) -> None:
-    """``sahara --score refusal`` / ``--objective contrastive``: see ``specificity.sahara_contrastive``."""
+    """``sahara --score refusal|untune`` / ``--objective contrastive``: see ``specificity.sahara_contrastive``."""
     from safetyheads.commands.sweeps import (
         SAHARA_DEFAULTS,
         _settings,
@@ -361,8 +378,10 @@ def sahara_scored(
     from safetyheads.types import BeamStep, SaharaResult, SaharaStep
 
     check_beam(beam)
+    if (objective.reward == "untune") != (base_model is not None):
+        raise SafetyHeadsError("--score untune needs --base-model M (the untuned model), and --base-model needs it")
     harmless: list[str] = []
-    extra: dict = {"score": score, **objective.describe()}
+    extra: dict = {"score": score, **objective.describe(), **({"base_model": base_model} if base_model else {})}
     if objective.needs_harmless:
         harmless = harmless_texts(harmless_prompts, harmless_dataset, harmless_limit, len(texts), None)
         extra.update(harmless=prompts_digest(harmless), n_harmless=len(harmless))
@@ -379,6 +398,7 @@ def sahara_scored(
         harmful_ids = [ids for _t, ids in be.encode(texts, template, system)]
         harmless_ids = [ids for _t, ids in be.encode(harmless, template, system)] if harmless else []
         refusal_ids = refusal_token_ids(be.tokenizer)
+        target = untuned_distributions(base_model, be, harmful_ids, texts, template, system, device, dtype)
         file = run.file("sahara.json")
         done: list[SaharaStep] = []
         done_beam: list[BeamStep] = []
@@ -413,9 +433,11 @@ def sahara_scored(
             beam=beam,
             done_beam=done_beam,
             on_result=save,
+            target_logprobs=target,
         )
         write_json(file, {**result.as_dict(), **header, "complete": True, **({"stopped": stopped} if stopped else {})})
-    keys = ["generalized_ships", "refusal"] + (["harmless_generalized_ships", "harmless_kl"] if harmless else [])
+    keys = ["generalized_ships", "refusal"] + (["untuning"] if target is not None else [])
+    keys += ["harmless_generalized_ships", "harmless_kl"] if harmless else []
     title = f"Sahara group: {objective.formula()} ({spec.kind.value}, rank {rank}, {len(texts)} prompts)"
     table = c.results_table(title, ["step", "chosen", "objective", *(k.replace("_", " ") for k in keys)], text=0)
     for i, step in enumerate(result.steps, 1):

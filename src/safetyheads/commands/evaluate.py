@@ -15,7 +15,8 @@ from safetyheads.asr import summarize
 from safetyheads.coherence import DEFAULT_THRESHOLD, calibrate, passage_pairs
 from safetyheads.commands import common as c
 from safetyheads.commands.sweeps import prompts_digest
-from safetyheads.direction import maybe_without
+from safetyheads.damage import harmless_damage
+from safetyheads.direction import intervention, maybe_without
 from safetyheads.distributed import model_provenance
 from safetyheads.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
 from safetyheads.heads import format_heads
@@ -368,6 +369,14 @@ def helpfulness_cmd(
     with_base: Annotated[
         bool, typer.Option("--base/--no-base", help="With --heads, also score the unablated model.")
     ] = True,
+    with_damage: Annotated[
+        bool,
+        typer.Option(
+            "--damage/--no-damage",
+            help="With --heads or --direction, also measure the KL from the unablated model on harmless text and "
+            "chat answers (32 of each).",
+        ),
+    ] = True,
     batch_size: c.BatchSize = None,
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
@@ -386,7 +395,8 @@ def helpfulness_cmd(
         # "base" only when off, so runs made before --no-base existed still resume; "direction" only when given
         {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit}
         | ({} if with_base else {"base": False})
-        | ({"direction": refusal_direction.describe()} if refusal_direction else {}),
+        | ({"direction": refusal_direction.describe()} if refusal_direction else {})
+        | ({} if with_damage else {"damage": False}),
         results=["helpfulness.json"],
     )
     items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
@@ -414,6 +424,11 @@ def helpfulness_cmd(
                 write_json(file, arrange(per_task))
                 progress.advance(bar)
         result = arrange({n: per_task[n] for n in names})
+        intervened = bool(chosen) or refusal_direction is not None
+        if with_damage and intervened:
+            result["damage"] = saved.get("damage") or harmless_damage(
+                lm, tokenizer, lambda: intervention(lm, chosen, spec, refusal_direction)
+            )
         write_json(file, result)
         table = c.results_table(
             "Helpfulness: zero-shot accuracy"
@@ -433,6 +448,12 @@ def helpfulness_cmd(
             row.append("yes" if above_baselines(reference) else "no: not above chance and majority")
             table.add_row(*row)
         stdout.print(table)
+        for name, d in result.get("damage", {}).items():
+            stdout.print(
+                f"harmless {name}: KL from the unablated model {d['kl']:.4f} nats/token "
+                f"[{d['kl_ci'][0]:.4f}, {d['kl_ci'][1]:.4f}], loss {d['nll_base']:.3f} -> {d['nll']:.3f} "
+                f"({d['n']} sequences)"
+            )
         c.console.print(f"wrote {file}")
 
 

@@ -302,6 +302,9 @@ def sahara_cmd(
     harmless_prompts: a.HarmlessPromptsOpt = None,
     harmless_dataset: a.HarmlessDatasetOpt = None,
     harmless_limit: a.HarmlessLimitOpt = None,
+    base_model: Annotated[
+        str | None, typer.Option("--base-model", help="--score untune: the untuned model the tuned one started from.")
+    ] = None,
     backend: BackendOpt = "local",
     address: AddressOpt = None,
     workers: WorkersOpt = None,
@@ -318,8 +321,11 @@ def sahara_cmd(
         a.sahara_scored(model=model, out=out, texts=texts, steps=steps, rank=rank, beam=beam, template=template,
                         system=system, spec=spec, heads=heads, batch_size=batch_size, device=device, dtype=dtype,
                         score=score.strip().lower(), objective=goal, harmless_prompts=harmless_prompts,
-                        harmless_dataset=harmless_dataset, harmless_limit=harmless_limit)  # fmt: skip
+                        harmless_dataset=harmless_dataset, harmless_limit=harmless_limit,
+                        base_model=base_model)  # fmt: skip
         return
+    if base_model is not None:
+        raise SafetyHeadsError("--base-model is for --score untune")
     run = RunDir(out)
     settings = _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam)
     run.check_settings("sahara", settings, ["sahara.json"], defaults=SAHARA_DEFAULTS)
