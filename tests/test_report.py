@@ -276,3 +276,21 @@ def test_ships_heatmap_names_the_score_the_run_used(run_dir, report, tmp_path, s
     page = build_report(out).path.read_text()
     assert name in page and meaning in page and "mean Ships" not in page
     assert "mean Ships" in report.path.read_text()  # a plain (KL) run keeps its name
+
+
+def test_direction_runs_are_labelled_and_every_outcome_has_examples(tmp_path):
+    run = tmp_path / "run"
+    write_eval(run / "eval_base", [], ["refused", "refused", "broken"], "I cannot help")
+    write_eval(run / "eval_direction", [], ["complied", "refused", "complied"], "Here are the steps")
+    summary = json.loads((run / "eval_direction" / "eval_summary.json").read_text())
+    summary["direction"] = {"layer": 4, "digest": "abc", "model": "m"}
+    (run / "eval_direction" / "eval_summary.json").write_text(json.dumps(summary))
+    assert main(["report", str(run)]) == 0
+    page = (run / "report.html").read_text()
+    table = page[page.index('id="asr-table"') :]
+    table = table[: table.index("</table>")]
+    assert "base (no heads ablated)" in table and "ablated: refusal direction (layer 4)" in table
+    examples = page[page.index("Two answers of each outcome") :]
+    direction = examples[examples.index("eval_direction") :]
+    assert direction.index("refused (1)") < direction.index("complied (2)") < direction.index("broken (0)")
+    assert direction.count("Here are the steps") == 3  # two complied, one refused; none broken

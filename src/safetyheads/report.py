@@ -40,6 +40,7 @@ REPORT_FILE = "report.html"
 FIGURES_DIR = "figures"
 MAX_SAHARA_HEATMAPS = 6
 MAX_EXAMPLES = 4
+EXAMPLES_PER_OUTCOME = 2
 MAX_RESPONSE_CHARS = 700
 
 
@@ -81,8 +82,22 @@ class EvalPart:
     settings: dict[str, Any]
 
     @property
+    def direction(self) -> dict[str, Any] | None:
+        d = self.summary.get("direction") or self.settings.get("direction")
+        return d if isinstance(d, dict) else None
+
+    @property
     def is_base(self) -> bool:
-        return not self.heads
+        return not self.heads and self.direction is None
+
+    def what(self) -> str:
+        """What was ablated, in words."""
+        if self.is_base:
+            return "base (no heads ablated)"
+        parts = [", ".join(self.heads)] if self.heads else []
+        if self.direction is not None:
+            parts.append(f"refusal direction (layer {self.direction.get('layer')})")
+        return "ablated: " + " and ".join(parts)
 
 
 @dataclass
@@ -606,7 +621,7 @@ class _Builder:
         rows = []
         for e in evals:
             s = e.summary
-            what = "base (no heads ablated)" if e.is_base else "ablated: " + ", ".join(e.heads)
+            what = e.what()
             delta = "–"
             if base is not None and e is not base and _float(s.get("complied")) is not None:
                 b = _float(base.summary.get("complied"))
@@ -646,7 +661,7 @@ class _Builder:
                 '<p class="note">Partial runs have no <code>eval_summary.json</code> yet; their shares come from '
                 "<code>eval.jsonl</code>.</p>"
             )
-        labels = [("base" if e.is_base else "ablated " + ", ".join(e.heads)) + f" ({e.label})" for e in evals]
+        labels = [e.what().removeprefix("ablated: ") + f" ({e.label})" for e in evals]
         data, path = self.figure(
             lambda p: outcome_bars_png(labels, [e.summary for e in evals], "What the answers did", p),
             "asr.png",
@@ -654,6 +669,7 @@ class _Builder:
         out.append(f"<figure>{_img(data, 'refused, complied and broken per run', 'asr-chart', 'chart')}</figure>")
         out.append(self._categories(evals))
         out.append(self._examples(evals))
+        out.append(self._per_outcome(evals))
         out.append("</section>")
         return "".join(out)
 
@@ -687,7 +703,7 @@ class _Builder:
             if len(text) > MAX_RESPONSE_CHARS:
                 text = text[:MAX_RESPONSE_CHARS] + " …"
             body = f"<pre>{esc(text)}</pre>"
-        who = "base" if e.is_base else "ablated " + ", ".join(e.heads)
+        who = e.what().removeprefix("ablated: ")
         return f'<div class="answer"><b>{esc(who)}</b> {" ".join(badges)}{body}</div>'
 
     def _examples(self, evals: list[EvalPart]) -> str:
@@ -728,6 +744,27 @@ class _Builder:
             else ""
         )
         return f'<h3>Example responses</h3><p class="note">{note}</p><div id="examples">{"".join(cards)}</div>'
+
+    def _per_outcome(self, evals: list[EvalPart]) -> str:
+        """Up to two answers of each outcome for every run: what "refused", "complied" and "broken" looked like."""
+        blocks = []
+        for e in (e for e in evals if e.records):
+            cells = []
+            for outcome in ("refused", "complied", "broken"):
+                picked = [r for r in e.records if r.get("outcome") == outcome][:EXAMPLES_PER_OUTCOME]
+                answers = "".join(
+                    f'<div class="prompt">Prompt: {esc(r.get("prompt"))}</div>{self._answer(e, r)}' for r in picked
+                )
+                cells.append(f"<h4>{esc(outcome)} ({len([r for r in e.records if r.get('outcome') == outcome])})</h4>"
+                             + (answers or '<p class="note">none</p>'))  # fmt: skip
+            blocks.append(f"<details><summary>{esc(e.label)}: {esc(e.what())}</summary>{''.join(cells)}</details>")
+        if not blocks:
+            return ""
+        return (
+            "<h3>Two answers of each outcome, per run</h3>"
+            '<p class="note">The first answers (in prompt order) that the judge called refused, complied and broken: '
+            "read them before trusting a share.</p>" + "".join(blocks)
+        )
 
     # -- helpfulness
 
