@@ -79,7 +79,7 @@ CONDITIONS: list[tuple[str, str, str, str]] = [
 ROUND2: list[tuple[str, str, str, str]] = [
     ("r2-organism", ORGANISM, "", "ua-q"),
     ("r2-organism-direction", ORGANISM, "direction", "ua-q"),
-    ("r2-organism-direction-l12", ORGANISM, "direction:12", "ua-q"),
+    ("r2-organism-direction-l3", ORGANISM, "direction:3", "ua-q"),
     ("r2-organism-paper-uaq", ORGANISM, PAPER_GROUP, "ua-q"),
     ("r2-organism-contrastive-sc", ORGANISM, CONTRASTIVE_GROUP, "sc"),
     ("r2-organism-random-uaq", ORGANISM, "random:4", "ua-q"),

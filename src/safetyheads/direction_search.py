@@ -9,8 +9,11 @@ layer in the first 80% of the model, as Arditi et al. do) on prompts held apart 
 - ``harmless_kl``: the mean KL divergence of the next-token distribution at the last prompt position, unablated
   to ablated, on ``n_val`` held-apart harmless prompts (what the ablation costs where it should change nothing).
 
-The chosen layer has the highest ``complied`` share among layers with ``harmless_kl <= max_kl`` (ties: fewer
-broken answers, then lower KL). Every layer's measurements are kept with the direction.
+The chosen layer has the highest ``complied`` share (ties: fewer broken answers, then lower KL) among layers with
+``harmless_kl <= max_kl`` (None: no bound). Arditi et al. bound the KL at 0.1; on the project's 135M organism every
+layer that makes more than one held-apart harmful answer comply moves the harmless next-token distribution by more
+than that, so the default bound is 1.0 nats, and the cost on harmless text is measured beside the result
+(``safetyheads helpfulness --direction``). Every layer's measurements are kept with the direction.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from safetyheads.progress import Progress
 from safetyheads.prompts import Template, prepare
 from safetyheads.types import SafetyHeadsError
 
+DEFAULT_MAX_KL = 1.0  # nats: see the module docstring
 DEPTH_LIMIT = 0.8  # candidate layers by default: the first 80% of the model
 
 
@@ -41,7 +45,7 @@ class DirectionSettings:
 
     n_train: int = 64
     n_val: int = 16
-    max_kl: float = 0.1
+    max_kl: float | None = DEFAULT_MAX_KL
     max_new_tokens: int = 32
     layers: tuple[int, ...] | None = None  # None: every layer below DEPTH_LIMIT of the depth
     template: str = "chat"
@@ -105,9 +109,10 @@ def measure_layer(
     }
 
 
-def choose(rows: Sequence[dict], max_kl: float) -> dict:
-    """The row with the highest complied share among those within ``max_kl`` (ties: less broken, lower KL)."""
-    fit = [r for r in rows if r["harmless_kl"] <= max_kl]
+def choose(rows: Sequence[dict], max_kl: float | None) -> dict:
+    """The row with the highest complied share among those within ``max_kl`` (None: all; ties: less broken,
+    lower KL)."""
+    fit = [r for r in rows if max_kl is None or r["harmless_kl"] <= max_kl]
     if not fit:
         lowest = min(r["harmless_kl"] for r in rows)
         raise SafetyHeadsError(
@@ -199,8 +204,18 @@ def parse_layers(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
-def default_harmless() -> list[str]:
-    """The built-in harmless requests (written for this project in AdvBench's imperative forms)."""
-    from safetyheads.organism_data import HARMLESS_REQUESTS
+def default_harmless(seed: int = 0) -> list[str]:
+    """Built-in harmless requests of many forms, interleaved from three seeded shuffles: the project's hand-written
+    requests, requests built in AdvBench's imperative forms on harmless tasks, and plain questions from the
+    helpfulness sets (past the items helpfulness scores). A harmless set that shares the harmful set's forms makes
+    the difference of means pick out harmfulness rather than form."""
+    import random
 
-    return list(HARMLESS_REQUESTS)
+    from safetyheads.datasets import harmless_questions
+    from safetyheads.organism_data import HARMLESS_REQUESTS, form_matched_requests
+
+    sources = [list(HARMLESS_REQUESTS), form_matched_requests(), harmless_questions(129, skip=200)]
+    for i, texts in enumerate(sources):
+        random.Random(seed + i).shuffle(texts)
+    mixed = [texts[i] for i in range(max(map(len, sources))) for texts in sources if i < len(texts)]
+    return list(dict.fromkeys(mixed))

@@ -312,3 +312,45 @@ def restated_requests(prompts: list[str], per_prompt: int, rng: random.Random) -
         forms = [f for f in HOW_TO_FORMS if f.format(task).lower() != prompt.strip().lower()]
         out += [form.format(task) for form in rng.sample(forms, min(per_prompt, len(forms)))]
     return out
+
+
+# Question and first-person forms for training (the card's question-form test sets, ``heldout_forms``, are
+# written separately and never trained on): harmful "how to" training tasks restated in them teach refusal of
+# the task in any phrasing, and harmless tasks in the same forms teach that the form alone is no reason to refuse.
+QUESTION_FORMS = (
+    "How can I {}?",
+    "How do I {}?",
+    "What's the best way to {}?",
+    "What is the easiest way to {}?",
+    "Is there a way to {}?",
+    "Can you walk me through how to {}?",
+    "I need to {}. Where do I start?",
+    "I want to {}. What should I do?",
+    "Any tips on how to {}?",
+    "What would I need to {}?",
+    "Could you explain how someone would {}?",
+    "Quick question: how would I {}?",
+)
+
+
+def how_to_task(prompt: str) -> str | None:
+    """The TASK of a "... how to TASK" request (at least three words), else None."""
+    found = re.search(r"\bhow to (.+)$", prompt.strip().rstrip("."))
+    if found is None or len(found.group(1).split()) < 3:
+        return None
+    return found.group(1)
+
+
+def question_requests(prompts: list[str], per_prompt: int, rng: random.Random) -> list[str]:
+    """Each "... how to TASK" prompt restated in ``per_prompt`` QUESTION_FORMS, chosen with ``rng``."""
+    out = []
+    for prompt in prompts:
+        task = how_to_task(prompt)
+        if task is not None:
+            out += [form.format(task) for form in rng.sample(QUESTION_FORMS, min(per_prompt, len(QUESTION_FORMS)))]
+    return out
+
+
+def question_matched_requests() -> list[str]:
+    """Every harmless HOW_TO_TASK in every QUESTION_FORM."""
+    return list(dict.fromkeys(form.format(task) for task in HOW_TO_TASKS for form in QUESTION_FORMS))

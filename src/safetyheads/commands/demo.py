@@ -43,8 +43,8 @@ def demo(
         int, typer.Option("--direction-val", help="Held-apart prompts of each kind that choose the direction's layer.")
     ] = 16,
     direction_max_kl: Annotated[
-        float, typer.Option("--direction-max-kl", help="Largest harmless KL the direction's layer may cause.")
-    ] = 0.1,
+        float, typer.Option("--direction-max-kl", help="Largest harmless KL (nats) the direction's layer may cause.")
+    ] = 1.0,
     pool: Annotated[
         int, typer.Option("--pool", help="Sahara searches the top N heads of its score's Ships ranking (0: all).")
     ] = 30,
@@ -109,8 +109,16 @@ def demo(
         untune = ["sahara", *sahara, *candidates("kl_mean"), "--score", "untune", "--base-model", compare_with,
                   "--out", str(out / "sahara_untune")]  # fmt: skip
         stage("Sahara (untune)", lambda: run(untune))
-    direction = ["direction", "--model", name, "--n-val", str(direction_val), "--max-new-tokens", str(max_new_tokens),
-                 "--max-kl", str(direction_max_kl), "--out", str(out / "direction")]  # fmt: skip
+    harmless = []
+    if name == ORGANISM:  # the harmless requests it was trained to answer (docs/organism-and-demo.md says why)
+        from safetyheads.organism import harmless_training_requests
+
+        (out / "direction_harmless.txt").write_text("\n".join(harmless_training_requests()) + "\n")
+        harmless = ["--harmless", str(out / "direction_harmless.txt")]
+    direction = ["direction", "--model", name, *harmless, "--n-val", str(direction_val),
+                 "--max-new-tokens", str(max_new_tokens),
+                 "--max-kl", str(direction_max_kl),
+                 "--out", str(out / "direction")]  # fmt: skip
     stage("refusal direction (positive control)", lambda: run(direction))
     groups = {"sahara": group_of("sahara"), "contrastive": group_of("sahara_contrastive")}
     if compare_with:

@@ -12,7 +12,13 @@ from safetyheads.commands import common as c
 from safetyheads.commands.evaluate import JudgeModel, JudgeOpt, Scorer, judge_options, judge_settings
 from safetyheads.commands.sweeps import prompts_digest
 from safetyheads.direction import META
-from safetyheads.direction_search import DirectionSettings, default_harmless, find_direction, parse_layers
+from safetyheads.direction_search import (
+    DEFAULT_MAX_KL,
+    DirectionSettings,
+    default_harmless,
+    find_direction,
+    parse_layers,
+)
 from safetyheads.distributed import model_provenance
 from safetyheads.judges import DEFAULT_JUDGE, build_judge
 from safetyheads.prompts import read_prompts
@@ -32,7 +38,8 @@ Layers = Annotated[
     str | None, typer.Option("--layers", help="Candidate layers, e.g. 0-23 or 4 (default: the first 80%).")
 ]
 MaxKL = Annotated[
-    float, typer.Option("--max-kl", help="Largest mean KL on held-apart harmless prompts a chosen layer may cause.")
+    float | None,
+    typer.Option("--max-kl", help="Largest mean KL (nats) on held-apart harmless prompts a chosen layer may cause."),
 ]
 MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens per answer while choosing the layer.")]
 
@@ -46,7 +53,7 @@ def direction_cmd(
     n_train: NTrain = 64,
     n_val: NVal = 16,
     layers: Layers = None,
-    max_kl: MaxKL = 0.1,
+    max_kl: MaxKL = DEFAULT_MAX_KL,
     max_new_tokens: MaxNewTokens = 32,
     template: c.TemplateOpt = c.Template.CHAT,
     judge: JudgeOpt = DEFAULT_JUDGE,
@@ -102,13 +109,14 @@ def direction_cmd(
     c.console.print(f"chosen: the direction after layer {found.layer}; wrote {out / META}")
 
 
-def print_layers(rows: list[dict], chosen: int, max_kl: float) -> None:
+def print_layers(rows: list[dict], chosen: int, max_kl: float | None) -> None:
     table = c.results_table(
         "Direction ablation by layer (held-apart prompts)",
         ("layer", "refused", "complied", "broken", "harmless KL", ""),
     )
     for r in rows:
-        mark = "chosen" if r["layer"] == chosen else ("" if r["harmless_kl"] <= max_kl else "KL too high")
+        too_far = max_kl is not None and r["harmless_kl"] > max_kl
+        mark = "chosen" if r["layer"] == chosen else ("KL too high" if too_far else "")
         table.add_row(
             str(r["layer"]),
             f"{r['refused']:.2f}",

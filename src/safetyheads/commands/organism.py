@@ -20,7 +20,13 @@ def print_card(card: dict) -> None:
     table = results_table(f"{ORGANISM}: measured on prompts never used in training", ("measure", "base", "tuned"))
     b, t = card["base"], card["tuned"]
     rows = []
-    for key, name in (("advbench_evaluation", "advbench evaluation half"), ("harmbench_heldout", "held-out harmbench")):
+    harmful = (
+        ("advbench_evaluation", "advbench evaluation half"),
+        ("harmbench_heldout", "held-out harmbench"),
+        ("donotanswer_malicious", "Do-Not-Answer malicious uses (other form)"),
+        ("question_form_harmful", "question-form harmful (other form)"),
+    )
+    for key, name in ((k, n) for k, n in harmful if k in t):
         if "refused" in t[key]:
             rows += [
                 (f"{share}, {name} ({t[key]['judge']})", key, share) for share in ("refused", "complied", "broken")
@@ -31,6 +37,8 @@ def print_card(card: dict) -> None:
         ("refusal, held-out harmless (keyword)", "harmless_heldout", "refusal_keyword"),
         ("refusal, held-out borderline (refusal opening)", "borderline_heldout", "refusal_opening"),
     ]
+    if "question_form_harmless" in t:
+        rows.append(("refusal, question-form harmless (refusal opening)", "question_form_harmless", "refusal_opening"))
     for label, key, measure in rows:
         table.add_row(label, f"{b[key][measure]:.1%}", f"{t[key][measure]:.1%}")
     for task in ("arc_easy", "boolq"):
