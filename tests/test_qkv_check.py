@@ -70,3 +70,33 @@ def test_qkv_check_table_matches_direct_runs(tmp_path, capsys):
 
     assert main(args) == 0  # a rerun reuses every row
     assert json.loads((out / "qkv_check.json").read_text()) == saved
+
+
+def test_qkv_check_adds_the_refusal_direction_as_a_control(tmp_path):
+    import torch
+
+    from safetyheads.ablation import without_direction
+    from safetyheads.direction import RefusalDirection
+
+    model_dir = save_tiny("llama", tmp_path / "llama")
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("\n".join(PROMPTS) + "\n")
+    d = tmp_path / "d"
+    vec = torch.linspace(-1.0, 1.0, 64)
+    RefusalDirection(vec / vec.norm(), 1, vec[None].repeat(3, 1)).save(d)
+    out = tmp_path / "qkv"
+    args = ["qkv-check", "--model", model_dir, "--heads", "1-0", "--prompts", str(prompts), "--out", str(out),
+            "--max-new-tokens", "4", "--tasks", "arc_easy", "--task-limit", "3", "--kinds", "sc",
+            "--direction", str(d)]  # fmt: skip
+    assert main(args) == 0
+    saved = json.loads((out / "qkv_check.json").read_text())
+    assert list(saved["rows"]) == ["none", "sc", "direction"]
+    row = saved["rows"]["direction"]
+    assert row["units"] == [] and row["direction"]["layer"] == 1
+    model, tok = load_model(model_dir)
+    ids = [x for _t, x in prepare(tok, PROMPTS, "query")]
+    with without_direction(model, vec):
+        texts = [g.text for g in generate(model, tok, ids, settings=DecodingSettings(max_new_tokens=4))]
+        acc = evaluate_mc(model, tok, load_mc_task("arc_easy", 3)).as_dict()
+    records = [json.loads(line) for line in (out / "eval_direction.jsonl").read_text().splitlines()]
+    assert [r["response"] for r in records] == texts and row["helpfulness"]["arc_easy"] == acc

@@ -669,6 +669,7 @@ def swap_cmd(
 # ---------------------------------------------------------------------------------------------- qkv-check
 
 QKV_KINDS = ("ua-q", "ua-k", "sc", "mean")
+DIRECTION_ROW = "direction"  # qkv-check --direction: the refusal direction ablated, beside the head ablations
 
 
 def key_heads_for(heads: Sequence[Head], shape: ModelShape) -> list[Head]:
@@ -713,14 +714,17 @@ def qkv_check_cmd(
     epsilon: c.Epsilon = c.DEFAULT_EPS,
     judge: JudgeName = "topical",
     judge_model: JudgeModelDir = None,
+    direction: c.DirectionDir = None,
     batch_size: c.BatchSize = None,
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
 ) -> None:
-    """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated), in one table."""
+    """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated), in one table; with
+    --direction, also the refusal direction ablated (the positive control)."""
     from safetyheads.commands.evaluate import _task_list, judge_options
     from safetyheads.commands.sweeps import prompts_digest
     from safetyheads.datasets import load_mc_task
+    from safetyheads.direction import maybe_without
     from safetyheads.families import model_shape
     from safetyheads.heads import parse_heads, validate_heads
     from safetyheads.helpfulness import evaluate_mc
@@ -741,6 +745,7 @@ def qkv_check_cmd(
     names = _task_list(tasks)
     items = c.prompt_items(prompts, dataset, column, limit)
     mc = {name: load_mc_task(name, task_limit) for name in names}
+    refusal_direction = c.load_direction(direction)
     run = RunDir(out)
     run.check_settings(
         "qkv-check",
@@ -756,6 +761,7 @@ def qkv_check_cmd(
             "task_limit": task_limit,
             "epsilon": epsilon,
             **judge_record(judge, judge_options(judge_model)),
+            **({"direction": refusal_direction.describe()} if refusal_direction else {}),
         },
     )
     judge_obj, _ = _judge(judge, judge_model, device, dtype)
@@ -768,6 +774,8 @@ def qkv_check_cmd(
     size = batch_size or 8
     notes: list[str] = []
     plan: list[tuple[str, AblationSpec | None]] = [("none", None)] + [(s.kind.value, s) for s in specs]
+    if refusal_direction is not None:
+        plan.append((DIRECTION_ROW, None))
     for name, spec in plan:
         units: list[Head] = []
         affected: list[Head] = []
@@ -777,15 +785,19 @@ def qkv_check_cmd(
                 notes.append(note)
         if name in rows:
             continue
-        c.console.print(f"{name}: {'unablated' if spec is None else 'ablating ' + ','.join(map(str, units))}")
-        summary, records = measure_asr(
-            lm, tokenizer, items, template, system, max_new_tokens, judge_obj, units, spec, size
-        )
+        control = refusal_direction if name == DIRECTION_ROW else None
+        what = "unablated" if spec is None else "ablating " + ",".join(map(str, units))
+        c.console.print(f"{name}: {'the refusal direction ablated' if control is not None else what}")
+        with maybe_without(lm, control):
+            summary, records = measure_asr(
+                lm, tokenizer, items, template, system, max_new_tokens, judge_obj, units, spec, size
+            )
+            help_scores = {t: evaluate_mc(lm, tokenizer, mc[t], units or None, spec, size).as_dict() for t in names}
         _write_jsonl(run.file(f"eval_{name}.jsonl"), records)
-        help_scores = {t: evaluate_mc(lm, tokenizer, mc[t], units or None, spec, size).as_dict() for t in names}
         accs = [v["accuracy"] for v in help_scores.values()]
         rows[name] = {
             "ablation": spec.as_dict() if spec is not None else None,
+            **({"direction": control.describe()} if control is not None else {}),
             "units": [str(h) for h in units],
             "query_heads_affected": [str(h) for h in affected],
             "asr": summary,
