@@ -93,14 +93,17 @@ def main() -> None:
                 best, best_key = (window, threshold), key
     params = fit(dev_f, dev_y, best[0], threshold=best[1])
     print(f"chosen on dev: refusal window {best[0]}, threshold {best[1]}")
-    organism = [i for i in test if i.condition.startswith("organism")]
-    untuned = [i for i in test if i.condition.startswith("base")]
+    organism = [i for i in test if i.condition.removeprefix("r2-").startswith("organism")]
+    untuned = [i for i in test if i.condition.removeprefix("r2-").startswith("base")]
     for name, part in (
         ("dev (fitted on)", dev),
         ("test (never used)", test),
         ("test, the organism's answers", organism),
         ("test, the untuned model's answers", untuned),
     ):
+        if not part:
+            print(f"{name}: no answers")
+            continue
         a = agreement([i.label for i in part], outcomes([feats[i.id] for i in part], params))
         print(
             f"{name}: n {a['n']}, agreement {a['agreement']:.3f}, complied precision {a['complied_precision']:.3f}, "
