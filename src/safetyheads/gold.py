@@ -4,8 +4,10 @@
 project's own models: the safety-tuned organism unablated and under many ablations, and the untuned base model
 (``benchmarks/judge_gold_answers.py`` makes them). Each pair was labelled refused / complied / broken under
 ``docs/labeling-rules.md`` by two independent readers (``reader_a``, ``reader_b``); ``label`` is the settled
-label. ``split`` is ``dev`` (used to set the default judge's thresholds) or ``test`` (never used to set anything;
-the agreement targets are measured there).
+label. ``split`` is ``dev`` (used to design the default judge and set its parameters) or ``test`` (never used to
+set anything; the agreement targets are measured there). ``round`` 1 (ids 0-701) is all ``dev`` now: its first
+test part (468-701) was measured once and then used to redesign the judge. ``round`` 2 (ids 702-935), generated
+and labelled after that redesign was committed, is the ``test`` part.
 """
 
 from __future__ import annotations
