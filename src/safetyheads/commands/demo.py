@@ -41,7 +41,7 @@ def demo(
     random_draws: Annotated[int, typer.Option("--random-draws", help="Random groups of the same size.")] = 10,
     direction_val: Annotated[
         int, typer.Option("--direction-val", help="Held-apart prompts of each kind that choose the direction's layer.")
-    ] = 16,
+    ] = 8,
     direction_max_kl: Annotated[
         float, typer.Option("--direction-max-kl", help="Largest harmless KL (nats) the direction's layer may cause.")
     ] = 1.0,
