@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sahara": (
         "sweeps",
         "sahara_cmd",
-        "Greedy (or --beam K) search for the head group that moves the dataset's final-state subspace most (Sahara).",
+        "Greedy search for the head group that moves the dataset's final-state subspace most (Sahara); or --beam K.",
     ),
     "report": (
         "report",
@@ -70,7 +70,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ablate": (
         "surgery",
         "ablate",
-        "Bake an ablation into the weights and save the model (safetensors, config, tokenizer).",
+        "Bake an ablation (heads, or a refusal direction) into the weights and save the model.",
     ),
     "compare": (
         "analysis",
@@ -85,7 +85,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "qkv-check": (
         "analysis",
         "qkv_check_cmd",
-        "ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated), in one table.",
+        "ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated; with --direction, the "
+        "refusal direction), in one table.",
     ),
     "organism": ("organism", "app", "The safety-tuned model organism (smollm2-135m-safety)."),
     "demo": (

@@ -719,8 +719,8 @@ def qkv_check_cmd(
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
 ) -> None:
-    """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated), in one table; with
-    --direction, also the refusal direction ablated (the positive control)."""
+    """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated; with --direction, the
+    refusal direction), in one table."""
     from safetyheads.commands.evaluate import _task_list, judge_options
     from safetyheads.commands.sweeps import prompts_digest
     from safetyheads.datasets import load_mc_task

@@ -62,8 +62,10 @@ def direction_cmd(
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
 ) -> None:
-    """Difference-of-means refusal direction after every layer; the layer that makes held-apart harmful prompts
-    answered most, within --max-kl on harmless ones, is chosen. Writes OUT/direction.safetensors and .json."""
+    """The refusal direction (difference of means after every layer), its layer chosen on held-apart prompts.
+
+    The chosen layer makes the most held-apart harmful prompts answered (complied), within --max-kl on harmless
+    ones. Writes OUT/direction.safetensors and OUT/direction.json (every layer's measurements)."""
     options = judge_options(judge_model=judge_model, scorer=scorer)
     harmful_texts = read_prompts(harmful) if harmful is not None else c.prompt_texts(None, harmful_dataset, None, None)
     harmless_texts = read_prompts(harmless) if harmless is not None else default_harmless()
