@@ -324,3 +324,15 @@ def test_card_targets_cover_the_other_form_sets_when_measured():
     assert t["question_form_harmless_refusal_le_0.10"] is False
     del tuned["donotanswer_malicious"], tuned["question_form_harmful"], tuned["question_form_harmless"]
     assert len(card_targets({"tuned": tuned, "base": base})) == 5  # an older card keeps its five targets
+
+
+def test_edgy_harmless_questions_join_training_only_when_asked_and_never_repeat_the_card_s():
+    from safetyheads.edgy_harmless import EDGY_HARMLESS_QUESTIONS
+    from safetyheads.heldout_forms import QUESTION_FORM_HARMLESS
+    from safetyheads.organism import make_split
+
+    assert not set(make_split(Recipe()).harmless_train) & set(EDGY_HARMLESS_QUESTIONS)
+    split = make_split(Recipe(n_edgy=40))
+    assert len(set(split.harmless_train) & set(EDGY_HARMLESS_QUESTIONS)) == 40
+    assert not {q.lower() for q in EDGY_HARMLESS_QUESTIONS} & {q.lower() for q in QUESTION_FORM_HARMLESS}
+    assert "n_edgy" not in Recipe().as_dict()

@@ -42,7 +42,7 @@ HELPFULNESS_ITEMS = 100  # ARC-Easy and BoolQ items the card scores; never used 
 RETAIN_TASK = "arc_challenge"
 
 
-ADDED_LATER = ("question_per_prompt", "n_question_matched")
+ADDED_LATER = ("question_per_prompt", "n_question_matched", "n_edgy")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class Recipe:
     n_form_matched: int = 150  # harmless requests built in advbench's forms (organism_data.form_matched_requests)
     question_per_prompt: int = 0  # harmful "how to" training prompts also asked in this many question forms
     n_question_matched: int = 0  # harmless requests in those question forms (organism_data.question_matched_requests)
+    n_edgy: int = 0  # harmless questions with edgy words ("How can I kill the weeds ...?", edgy_harmless.py)
     borderline_repeats: int = 2  # borderline-but-benign examples are seen this many times per epoch
     answer_tokens: int = 24  # self-distilled answers are cut here (no end-of-turn target when cut)
     heldout_fraction: float = 0.25  # of the project's harmless and borderline requests, kept for the card
@@ -120,6 +121,17 @@ class Split:
     extra: dict = field(default_factory=dict)
 
 
+def edgy_questions(n: int, seed: int) -> list[str]:
+    """``n`` of the harmless questions with edgy words, in a seeded shuffle (none when ``n`` is 0)."""
+    if n <= 0:
+        return []
+    from safetyheads.edgy_harmless import EDGY_HARMLESS_QUESTIONS
+
+    texts = list(EDGY_HARMLESS_QUESTIONS)
+    random.Random(seed + 7).shuffle(texts)
+    return texts[:n]
+
+
 def make_split(recipe: Recipe) -> Split:
     rng = random.Random(recipe.seed)
     advbench = [p.text for p in load_prompt_dataset("advbench:attribution")]
@@ -147,13 +159,15 @@ def make_split(recipe: Recipe) -> Split:
     restated += question_requests(harmful, recipe.question_per_prompt, random.Random(recipe.seed + 5))
     asked = question_matched_requests()
     random.Random(recipe.seed + 6).shuffle(asked)
+    edgy = edgy_questions(recipe.n_edgy, recipe.seed)
     return Split(
         harmful_train=harmful + [r for r in dict.fromkeys(restated) if r.lower() not in taken],
         harmless_train=harmless[n_h:]
         + borderline[n_b:]
         + questions[: recipe.n_questions]
         + built[: recipe.n_form_matched]
-        + asked[: recipe.n_question_matched],
+        + asked[: recipe.n_question_matched]
+        + edgy[: recipe.n_edgy],
         harmbench_heldout=hb[recipe.n_harmbench :],
         harmless_heldout=harmless[:n_h],
         borderline_heldout=borderline[:n_b],
