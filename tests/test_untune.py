@@ -8,7 +8,8 @@ from models import prompt_ids, save_tiny, tiny_model
 
 from safetyheads.ablation import ablated
 from safetyheads.cli import main
-from safetyheads.specificity import Objective, sahara_contrastive, untuned_logprobs
+from safetyheads.judges import next_token_logprobs
+from safetyheads.specificity import Objective, sahara_contrastive
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 PROMPTS = [prompt_ids(n, seed=n)[0] for n in (6, 8, 9)]
@@ -26,7 +27,7 @@ def last_logprobs(model, ids):
 def test_untune_objective_matches_a_direct_computation():
     tuned, untuned = tiny_model("llama", seed=0), tiny_model("llama", seed=1)
     spec = AblationSpec.parse("ua-q")
-    targets = untuned_logprobs(untuned, PROMPTS)
+    targets = next_token_logprobs(untuned, PROMPTS)
     for t, ids in zip(targets, PROMPTS, strict=True):
         assert torch.allclose(t, last_logprobs(untuned, ids))
     result, stopped = sahara_contrastive(tuned, PROMPTS, objective=Objective(reward="untune"), steps=1, spec=spec,

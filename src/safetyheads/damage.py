@@ -12,7 +12,7 @@ actual next token under both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -22,6 +22,7 @@ from torch import nn
 
 from safetyheads.asr import bootstrap_ci
 from safetyheads.datasets import harmless_passages, harmless_questions
+from safetyheads.engine import kl_divergence
 from safetyheads.generation import DecodingSettings, generate
 from safetyheads.prompts import Template, prepare
 
@@ -59,15 +60,10 @@ def _logprobs(model: nn.Module, ids: list[int]) -> torch.Tensor:
     return F.log_softmax(logits.double(), -1).cpu()
 
 
-def damage(
-    model: nn.Module,
-    sequences: Sequences,
-    intervention: Callable[[], AbstractContextManager],
-    base: Sequence[torch.Tensor] | None = None,
-) -> dict:
+def damage(model: nn.Module, sequences: Sequences, intervention: Callable[[], AbstractContextManager]) -> dict:
     """Mean per-token KL(unablated || intervened), with a bootstrap interval over sequences, and the mean NLL
-    of the next token under both. ``base`` may hold the unablated log-probabilities (they are reused)."""
-    base = list(base) if base is not None else [_logprobs(model, ids) for ids in sequences.ids]
+    of the next token under both."""
+    base = [_logprobs(model, ids) for ids in sequences.ids]
     with intervention():
         other = [_logprobs(model, ids) for ids in sequences.ids]
     kls, nll_base, nll_other = [], [], []
@@ -76,7 +72,7 @@ def damage(
         if span.stop <= span.start:
             continue
         target = torch.tensor(ids[span.start + 1 : span.stop + 1])
-        kls.append(float((b[span].exp() * (b[span] - o[span])).sum(-1).mean()))
+        kls.append(float(kl_divergence(b[span], o[span]).mean()))
         nll_base.append(float(-b[span].gather(1, target[:, None]).mean()))
         nll_other.append(float(-o[span].gather(1, target[:, None]).mean()))
     n = len(kls)
@@ -88,11 +84,6 @@ def damage(
         "nll_base": sum(nll_base) / n if n else None,
         "nll": sum(nll_other) / n if n else None,
     }
-
-
-def base_logprobs(model: nn.Module, sequences: Sequences) -> list[torch.Tensor]:
-    """The unablated log-probabilities of every sequence (compute once, pass to :func:`damage` many times)."""
-    return [_logprobs(model, ids) for ids in sequences.ids]
 
 
 def harmless_damage(

@@ -26,7 +26,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from safetyheads.ablation import install, without_direction
+from safetyheads.ablation import ablated, without_direction
+from safetyheads.engine import Engine
 from safetyheads.families import family_of, model_shape, residual_writes
 from safetyheads.types import SafetyHeadsError
 
@@ -102,8 +103,6 @@ def intervention(
     model: nn.Module, heads: Sequence = (), spec=None, direction: RefusalDirection | None = None
 ) -> Iterator[None]:
     """Heads ablated (``ablation.ablated``) and/or the refusal direction ablated, for the block."""
-    from safetyheads.ablation import ablated
-
     with maybe_without(model, direction):
         if heads:
             with ablated(model, heads, spec):
@@ -124,20 +123,13 @@ def last_position_activations(
     model: nn.Module, prompts: Sequence[torch.Tensor], advance: Callable[[int], None] | None = None
 ) -> torch.Tensor:
     """The residual stream after every decoder layer at each prompt's last position: (N, n_layers, hidden)."""
-    state = install(model)
-    device = next(model.parameters()).device
-    n_layers = model_shape(model).n_layers
+    engine = Engine(model)
     rows = []
-    previous = state.capture
-    try:
-        for ids in prompts:
-            state.capture = [None] * n_layers
-            model(input_ids=torch.as_tensor(ids).reshape(1, -1).to(device))
-            rows.append(torch.stack([c[0, -1].double().cpu() for c in state.capture]))
-            if advance is not None:
-                advance(1)
-    finally:
-        state.capture = previous
+    for ids in prompts:
+        cap = engine.capture(torch.as_tensor(ids).reshape(1, -1))
+        rows.append(torch.stack([out[0, -1].double().cpu() for out in cap.layer_outputs]))
+        if advance is not None:
+            advance(1)
     return torch.stack(rows)
 
 

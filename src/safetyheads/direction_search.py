@@ -22,15 +22,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from safetyheads.ablation import without_direction
 from safetyheads.asr import outcome_shares
 from safetyheads.direction import RefusalDirection, difference_of_means, unit
+from safetyheads.engine import kl_divergence
 from safetyheads.families import model_shape
 from safetyheads.generation import DecodingSettings, generate
-from safetyheads.judges import Case, Judge
+from safetyheads.judges import Case, Judge, next_token_logprobs
 from safetyheads.progress import Progress
 from safetyheads.prompts import Template, prepare
 from safetyheads.types import SafetyHeadsError
@@ -71,35 +71,20 @@ def split_prompts(texts: Sequence[str], n_train: int, n_val: int, what: str) -> 
     return unique[:n_train], unique[n_train : n_train + n_val]
 
 
-@torch.no_grad()
-def next_token_logprobs(model: nn.Module, prompts: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    device = next(model.parameters()).device
-    out = []
-    for ids in prompts:
-        logits = model(input_ids=torch.as_tensor(ids).reshape(1, -1).to(device)).logits[0, -1]
-        out.append(F.log_softmax(logits.double(), -1).cpu())
-    return out
-
-
-def mean_kl(base: Sequence[torch.Tensor], other: Sequence[torch.Tensor]) -> float:
-    """Mean KL(base || other) over prompts, from log-probabilities."""
-    return float(torch.stack([(b.exp() * (b - o)).sum() for b, o in zip(base, other, strict=True)]).mean())
-
-
 def measure_layer(
     model: nn.Module,
     tokenizer,
     vector: torch.Tensor,
     harmful: Sequence[tuple[str, torch.Tensor]],
     harmless_ids: Sequence[torch.Tensor],
-    harmless_base: Sequence[torch.Tensor],
+    harmless_base: torch.Tensor,
     judge: Judge,
     settings: DecodingSettings,
 ) -> dict:
     """One candidate's shares on held-apart harmful prompts and its KL on held-apart harmless ones."""
     with without_direction(model, vector):
         answers = generate(model, tokenizer, [ids for _, ids in harmful], settings=settings)
-        kl = mean_kl(harmless_base, next_token_logprobs(model, harmless_ids))
+        kl = float(kl_divergence(harmless_base, next_token_logprobs(model, harmless_ids)).mean())
     verdicts = judge.judge([Case(p, a.text, ids) for (p, ids), a in zip(harmful, answers, strict=True)])
     shares = outcome_shares([v.outcome for v in verdicts])
     return {

@@ -43,18 +43,15 @@ class TaskScore:
     accuracy_ci: tuple[float, float] = (float("nan"), float("nan"))  # bootstrap over items, 95%
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "accuracy": self.accuracy,
             "accuracy_norm": self.accuracy_norm,
             "n": self.n,
             "accuracy_ci": list(self.accuracy_ci),
             "chance": self.chance,
             "majority": self.majority,
-            "above_baselines": above_baselines(self.as_dict_plain()),
         }
-
-    def as_dict_plain(self) -> dict:
-        return {"accuracy_ci": list(self.accuracy_ci), "chance": self.chance, "majority": self.majority}
+        return {**out, "above_baselines": above_baselines(out)}
 
 
 def above_baselines(score: dict) -> bool:

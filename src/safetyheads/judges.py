@@ -231,8 +231,12 @@ def _as_ids(ids: torch.Tensor | Sequence[int]) -> list[int]:
 
 
 @torch.no_grad()
-def next_token_logprobs(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 8) -> torch.Tensor:
-    """log p(next token | sequence) for each sequence, (N, V) float64, under whatever ablation is active."""
+def next_token_logprobs(
+    model: nn.Module, sequences: Sequence[torch.Tensor | Sequence[int]], batch_size: int = 8
+) -> torch.Tensor:
+    """log p(next token | sequence) for each sequence (token ids, or a tokenised prompt of any shape), (N, V)
+    float64, under whatever ablation is active."""
+    sequences = [_as_ids(s) for s in sequences]
     device = next(model.parameters()).device
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     out = torch.empty((len(sequences), 0), dtype=torch.float64)

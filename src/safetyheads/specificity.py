@@ -388,7 +388,7 @@ def sahara_contrastive(
     beam: int = 1,
     done_beam: Sequence[BeamStep] = (),
     on_result: Callable[[SaharaResult], None] | None = None,
-    target_logprobs: Sequence[torch.Tensor] | None = None,
+    target_logprobs: Sequence[torch.Tensor] | None = None,  # the untuned model's, (V,) per harmful prompt
 ) -> tuple[SaharaResult, str | None]:
     """Sahara's search on ``objective``. Returns the result and why it stopped early (or None).
 
@@ -401,7 +401,7 @@ def sahara_contrastive(
     if objective.reward == "refusal" and not refusal_ids:
         raise SafetyHeadsError("the refusal reward needs the refusal token ids (specificity.refusal_token_ids)")
     if objective.reward == "untune" and target_logprobs is None:
-        raise SafetyHeadsError("the untune reward needs the untuned model's distributions (untuned_logprobs)")
+        raise SafetyHeadsError("the untune reward needs the untuned model's distributions (judges.next_token_logprobs)")
     if objective.needs_harmless and not harmless:
         raise SafetyHeadsError("the contrastive objective needs harmless prompts")
     engine = Engine(model, spec, batch_size)
@@ -441,14 +441,3 @@ def sahara_contrastive(
             f"{objective.budget:g} (lowest {best:.4g})"
         )
     return beam_result(history, beam), stopped
-
-
-@torch.no_grad()
-def untuned_logprobs(untuned: nn.Module, prompts: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The untuned model's next-token log-probabilities (V,) at each prompt's last position (float64)."""
-    device = next(untuned.parameters()).device
-    out = []
-    for ids in prompts:
-        logits = untuned(input_ids=torch.as_tensor(ids).reshape(1, -1).to(device), use_cache=False).logits[0, -1]
-        out.append(logits.double().log_softmax(-1).cpu())
-    return out

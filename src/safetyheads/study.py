@@ -69,18 +69,18 @@ class Row:
         return [self.name, self.heads, self.ablation or "-", *rates, *helpful, kl]
 
 
-def read_row(
-    name: str, kind: str, eval_dir: Path, helpfulness_dir: Path | None, damage: dict[str, float] | None = None
-) -> Row:
+def read_row(name: str, kind: str, eval_dir: Path, helpfulness_dir: Path | None) -> Row:
     summary = json.loads((eval_dir / "eval_summary.json").read_text())
     records = read_jsonl_readonly(eval_dir / "eval.jsonl") if (eval_dir / "eval.jsonl").exists() else []
     outcomes = tuple(r["outcome"] for r in sorted(records, key=lambda r: r["index"]))
     helpful: dict[str, float] = {}
     above: dict[str, bool] = {}
+    damage: dict[str, float] = {}
     if helpfulness_dir is not None and (helpfulness_dir / "helpfulness.json").exists():
         saved = json.loads((helpfulness_dir / "helpfulness.json").read_text())
         helpful = {t: saved[t]["accuracy"] for t in TASKS if t in saved}
         above = {t: above_baselines(saved[t]) for t in TASKS if t in saved}
+        damage = {k: v["kl"] for k, v in saved.get("damage", {}).items()}  # mean KL per harmless set
     heads = [Head(*map(int, h.split("-"))) for h in summary.get("heads", [])]
     ablation = summary["ablation"]["kind"] if summary.get("ablation") else None
     if summary.get("direction"):
@@ -99,7 +99,7 @@ def read_row(
         outcomes=outcomes,
         complied_ci=tuple(ci) if ci else None,
         above_baselines=above,
-        damage=dict(damage or {}),
+        damage=damage,
     )
 
 

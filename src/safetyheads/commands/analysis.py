@@ -26,7 +26,6 @@ from safetyheads.specificity import (
     refusal_token_ids,
     sahara_contrastive,
     sweep_components,
-    untuned_logprobs,
 )
 from safetyheads.types import AblationKind, AblationSpec, Head, ModelShape, PromptItem, SafetyHeadsError, ShipsResult
 
@@ -153,6 +152,8 @@ def resolve_sahara_objective(
 def untuned_distributions(base_model, be, harmful_ids, texts, template, system, device, dtype):
     """``--base-model``'s next-token distributions on the harmful prompts, tokenised exactly as for the tuned model
     (None without ``--base-model``)."""
+    from safetyheads.judges import next_token_logprobs
+
     if base_model is None:
         return None
     untuned, tokenizer = c.load(base_model, device, dtype)
@@ -161,7 +162,7 @@ def untuned_distributions(base_model, be, harmful_ids, texts, template, system, 
     theirs = [ids for _t, ids in c.encoded_prompts(tokenizer, texts, template, system)]
     if any(a.reshape(-1).tolist() != b.reshape(-1).tolist() for a, b in zip(harmful_ids, theirs, strict=True)):
         raise SafetyHeadsError(f"--base-model {base_model} tokenises the prompts differently from the tuned model")
-    return untuned_logprobs(untuned, harmful_ids)
+    return next_token_logprobs(untuned, harmful_ids)
 
 
 def _component_line(i: int, comp: PromptComponents, shape: ModelShape, spec: AblationSpec) -> dict:

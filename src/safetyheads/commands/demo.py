@@ -171,8 +171,7 @@ def demo(
         overlap = json.loads((out / "compare" / "compare.json").read_text())
     stage("report", lambda: run(["report", str(out)]))
 
-    rows = [read_row(c, kind, out / f"eval_{c}", out / f"helpfulness_{c}", damage_of(out / f"helpfulness_{c}"))
-            for c, kind, _, _ in conditions]  # fmt: skip
+    rows = [read_row(c, kind, out / f"eval_{c}", out / f"helpfulness_{c}") for c, kind, _, _ in conditions]
     times["total"] = time.perf_counter() - started
     summary = write_summary(
         out,
@@ -181,14 +180,6 @@ def demo(
     )
     print_summary(name, rows, summary)
     console.print(f"demo finished in {times['total'] / 60:.1f} min; report: {out / 'report.html'}")
-
-
-def damage_of(folder: Path) -> dict[str, float]:
-    """Mean KL from the unablated model per harmless set, from a helpfulness folder (empty when not measured)."""
-    file = folder / "helpfulness.json"
-    if not file.exists():
-        return {}
-    return {k: v["kl"] for k, v in json.loads(file.read_text()).get("damage", {}).items()}
 
 
 def print_summary(name: str, rows, summary: dict) -> None:
