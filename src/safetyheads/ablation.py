@@ -47,6 +47,16 @@ class LayerPlan:
     out_scale: torch.Tensor | None = None  # (B, n_heads)
     mean_mask: torch.Tensor | None = None  # (B, n_heads) bool
 
+    def placed_like(self, like: torch.Tensor) -> LayerPlan:
+        """A copy with the multipliers on ``like``'s device and dtype (the mask on its device)."""
+
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            if t is None:
+                return None
+            return t.to(device=like.device, dtype=torch.bool if t.dtype == torch.bool else like.dtype)
+
+        return LayerPlan(move(self.q_scale), move(self.k_scale), move(self.out_scale), move(self.mean_mask))
+
 
 @dataclass
 class AblationPlan:
@@ -86,6 +96,13 @@ class AblationPlan:
             plan.layers[layer] = lp
         return plan
 
+    def placed(self, model: nn.Module) -> AblationPlan:
+        """This plan with each layer's tensors on that layer's device and dtype: copied once per batch here, never
+        inside the attention calls (a model split over devices gets each layer's tensors where the layer runs)."""
+        modules = attention_modules(model)
+        layers = {layer: lp.placed_like(next(modules[layer].parameters())) for layer, lp in self.layers.items()}
+        return AblationPlan(rows=self.rows, spec=self.spec, shape=self.shape, layers=layers)
+
     @property
     def n_rows(self) -> int:
         return len(self.rows)
@@ -111,6 +128,8 @@ class _State:
     final_hidden: torch.Tensor | None = None
     base_impl: str = "sdpa"
     direction: torch.Tensor | None = None  # unit vector projected out of the residual stream (None: off)
+    tap: Tap | None = None  # screen mode (``screen.py``)
+    visited: set[int] = field(default_factory=set)  # layers whose attention ran through the wrapper
 
 
 def project_out(x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
@@ -120,7 +139,10 @@ def project_out(x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
 
 
 def _rows(t: torch.Tensor, batch: int, like: torch.Tensor) -> torch.Tensor:
-    t = t.to(device=like.device, dtype=like.dtype if t.dtype != torch.bool else torch.bool)
+    if t.device != like.device:
+        raise RuntimeError(f"ablation plan on {t.device} but attention runs on {like.device}; use using_plan()")
+    if t.dtype != torch.bool and t.dtype != like.dtype:
+        t = t.to(like.dtype)  # a family that computes attention in another dtype than its weights
     if t.shape[0] == batch:
         return t
     if t.shape[0] == 1:
@@ -135,25 +157,61 @@ def _eager_for(module: nn.Module) -> Callable:
     return fn
 
 
+@dataclass
+class Tap:
+    """Screen mode (``screen.py``): per layer, each head's exact change of its attention output under ``plan``.
+
+    In every layer the wrapper also runs the attention with ``plan`` (all heads ablated at once, one row) on the
+    forward pass's own query, key and value, records ``ablated - unablated`` in ``deltas``, and adds a zero
+    ``probe`` that requires grad to the output, so gradients with respect to the heads' outputs can be read off.
+    """
+
+    plan: AblationPlan
+    probes: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> (B, T, n_heads, head_dim) zeros
+    deltas: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> (B, T, n_heads, head_dim)
+
+
+def _run_planned(inner: Callable, lp: LayerPlan, module, query, key, value, attention_mask, **kwargs):
+    """The attention under one layer's plan; plan tensors are already on the model's device (``using_plan``)."""
+    batch = query.shape[0]
+    if lp.mean_mask is not None:
+        mask = _rows(lp.mean_mask, batch, query)[:, :, None, None]
+        query = torch.where(mask, query.mean(dim=1, keepdim=True), query)
+    if lp.q_scale is not None:
+        query = query * _rows(lp.q_scale, batch, query)[:, :, None, None]
+    if lp.k_scale is not None:
+        key = key * _rows(lp.k_scale, batch, key)[:, :, None, None]
+    out, weights = inner(module, query, key, value, attention_mask, **kwargs)
+    if lp.out_scale is not None:  # attention output is (B, T, n_heads, head_dim)
+        out = out * _rows(lp.out_scale, batch, out)[:, None, :, None]
+    return out, weights
+
+
 def _ablating_attention(base: str) -> Callable:
     def attention(module, query, key, value, attention_mask, **kwargs):
         inner = sdpa_attention_forward if base == "sdpa" else _eager_for(module)
         state: _State | None = getattr(module, "_safetyheads_state", None)
-        plan = state.plan if state is not None else None
-        lp = plan.layers.get(module._safetyheads_layer) if plan is not None else None
-        if lp is None:
+        if state is None:
             return inner(module, query, key, value, attention_mask, **kwargs)
-        batch = query.shape[0]
-        if lp.mean_mask is not None:
-            mask = _rows(lp.mean_mask, batch, query)[:, :, None, None]
-            query = torch.where(mask, query.mean(dim=1, keepdim=True), query)
-        if lp.q_scale is not None:
-            query = query * _rows(lp.q_scale, batch, query)[:, :, None, None]
-        if lp.k_scale is not None:
-            key = key * _rows(lp.k_scale, batch, key)[:, :, None, None]
-        out, weights = inner(module, query, key, value, attention_mask, **kwargs)
-        if lp.out_scale is not None:  # attention output is (B, T, n_heads, head_dim)
-            out = out * _rows(lp.out_scale, batch, out)[:, None, :, None]
+        layer = module._safetyheads_layer
+        state.visited.add(layer)
+        plan = state.plan
+        lp = plan.layers.get(layer) if plan is not None else None
+        out, weights = (
+            inner(module, query, key, value, attention_mask, **kwargs)
+            if lp is None
+            else _run_planned(inner, lp, module, query, key, value, attention_mask, **kwargs)
+        )
+        if state.tap is not None:
+            if plan is not None:
+                raise RuntimeError("the screen's tap cannot run under an ablation plan")
+            with torch.no_grad():
+                tap_lp = state.tap.plan.layers[layer]
+                ablated, _ = _run_planned(inner, tap_lp, module, query, key, value, attention_mask, **kwargs)
+            probe = torch.zeros_like(out, requires_grad=True)
+            state.tap.probes[layer] = probe
+            state.tap.deltas[layer] = (ablated - out).detach()
+            out = out + probe
         return out, weights
 
     return attention
@@ -238,7 +296,7 @@ def using_plan(model: nn.Module, plan: AblationPlan | None, skip: LayerSkip | No
     """Run forwards under ``plan`` (per-row ablations) and optionally ``skip`` (layer reuse)."""
     state = install(model)
     previous = (state.plan, state.skip)
-    state.plan, state.skip = plan, skip
+    state.plan, state.skip = (plan.placed(model) if plan is not None else None), skip
     try:
         yield state
     finally:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from safetyheads.types import SafetyHeadsError
+from safetyheads.types import AblationSpec, Head, ModelShape, SafetyHeadsError
 
 SETTINGS_FILE = "run.json"
 PROVENANCE_KEY = "_provenance"  # run.json key holding per-command provenance (not a command's settings)
@@ -321,3 +321,37 @@ def environment_info() -> dict[str, Any]:
             versions[dist] = None
     versions["python"] = sys.version.split()[0]
     return {"versions": versions, "host": socket.gethostname()}
+
+
+def prompts_digest(texts: list[str]) -> str:
+    """A short digest of a prompt list, recorded in run settings."""
+    return hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:16]
+
+
+def sweep_settings(model, texts, template, system, spec: AblationSpec, **extra) -> dict:
+    """The settings of a head sweep (``ships``, ``sahara``, the screen) that a resume must match."""
+    return {
+        "model": model,
+        "prompts": prompts_digest(texts),
+        "n_prompts": len(texts),
+        "template": str(template),
+        "system": system,
+        "ablation": spec.kind.value,
+        "epsilon": spec.epsilon,
+        **extra,
+    }
+
+
+def grid_ok(scores, shape: ModelShape, spec: AblationSpec, swept: set[Head]) -> bool:
+    """A saved L x H score grid: the model's shape, a number for every swept head and None elsewhere."""
+    per_layer = shape.heads_per_layer(spec)
+    if not isinstance(scores, list) or len(scores) != shape.n_layers:
+        return False
+    for layer, row in enumerate(scores):
+        if not isinstance(row, list) or len(row) != per_layer:
+            return False
+        for h, v in enumerate(row):
+            number = isinstance(v, int | float) and not isinstance(v, bool)
+            if number != (Head(layer, h) in swept):
+                return False
+    return True

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from safetyheads.commands import common as c
-from safetyheads.runs import RunDir, write_json
+from safetyheads.runs import RunDir, grid_ok, prompts_digest, write_json
 from safetyheads.specificity import (
     DEFAULT_LAMBDA,
     HARMLESS_QUESTIONS,
@@ -177,7 +177,6 @@ def _component_line(i: int, comp: PromptComponents, shape: ModelShape, spec: Abl
 
 def _sweep_to_file(run: RunDir, name: str, be, encoded, chosen, spec, batch_size, refusal_ids, swept, finish, label):
     """Sweep ``encoded`` into ``name`` (one line per prompt, ``finish(line)`` adds ``scores``), resumably."""
-    from safetyheads.commands.sweeps import grid_ok
 
     grid_keys = ["scores", "kl"] + (["refusal"] if refusal_ids else [])
 
@@ -256,9 +255,9 @@ def ships_scored(
     harmless_limit: int | None,
 ) -> None:
     """``ships --score refusal|contrastive``: see the module ``safetyheads.specificity`` and docs/analyses.md."""
-    from safetyheads.commands.sweeps import _settings, prompts_digest
     from safetyheads.compare import jaccard, top_k
     from safetyheads.distributed import chosen_heads, open_backend
+    from safetyheads.runs import sweep_settings
 
     harmless: list[str] = []
     extra: dict = {"score": score}
@@ -269,7 +268,7 @@ def ships_scored(
             f"harmless set: {len(harmless)} prompts from {harmless_prompts or harmless_dataset or HARMLESS_QUESTIONS}"
         )
     run = RunDir(out)
-    run.check_settings("ships", _settings(model, texts, template, system, spec, heads=heads, **extra))
+    run.check_settings("ships", sweep_settings(model, texts, template, system, spec, heads=heads, **extra))
     with run.lock("ships"), open_backend("local", model, device, dtype, None, c.console.status) as be:
         run.record_provenance("ships", be.provenance())
         chosen = chosen_heads(heads, be.shape, spec)
@@ -364,18 +363,21 @@ def sahara_scored(
     harmless_limit: int | None,
     beam: int = 1,
     base_model: str | None = None,
+    pool: str | None = None,
+    screen_tokens: int | None = None,
 ) -> None:
     """``sahara --score refusal|untune`` / ``--objective contrastive``: see ``specificity.sahara_contrastive``."""
     from safetyheads.commands.sweeps import (
         SAHARA_DEFAULTS,
-        _settings,
         check_beam,
+        pool_settings,
         print_beam,
-        prompts_digest,
         read_beam,
         read_sahara,
+        search_pool,
     )
-    from safetyheads.distributed import chosen_heads, open_backend
+    from safetyheads.distributed import open_backend
+    from safetyheads.runs import sweep_settings
     from safetyheads.types import BeamStep, SaharaResult, SaharaStep
 
     check_beam(beam)
@@ -390,12 +392,16 @@ def sahara_scored(
             f"harmless set: {len(harmless)} prompts from {harmless_prompts or harmless_dataset or HARMLESS_QUESTIONS}"
         )
     run = RunDir(out)
-    settings = _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam, **extra)
+    settings = sweep_settings(
+        model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam, **extra
+    )
+    settings.update(pool_settings(pool, screen_tokens))
     run.check_settings("sahara", settings, defaults=SAHARA_DEFAULTS)
     with run.lock("sahara"), open_backend("local", model, device, dtype, None, c.console.status) as be:
         run.record_provenance("sahara", be.provenance())
         shape = be.shape
-        candidates = chosen_heads(heads, shape, spec)
+        screen_score = "refusal" if objective.reward == "refusal" else "kl"
+        candidates = search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, screen_score)
         harmful_ids = [ids for _t, ids in be.encode(texts, template, system)]
         harmless_ids = [ids for _t, ids in be.encode(harmless, template, system)] if harmless else []
         refusal_ids = refusal_token_ids(be.tokenizer)
@@ -636,7 +642,6 @@ def swap_cmd(
             aligned, tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
         )
         _write_jsonl(out / "eval_swapped.jsonl", records)
-    from safetyheads.commands.sweeps import prompts_digest
 
     result = {
         **record,
@@ -723,7 +728,6 @@ def qkv_check_cmd(
     """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated; with --direction, the
     refusal direction), in one table."""
     from safetyheads.commands.evaluate import _task_list, judge_options
-    from safetyheads.commands.sweeps import prompts_digest
     from safetyheads.datasets import load_mc_task
     from safetyheads.direction import maybe_without
     from safetyheads.families import model_shape

@@ -10,7 +10,6 @@ from rich.console import Console
 
 from safetyheads.commands import common as c
 from safetyheads.commands.evaluate import JudgeModel, JudgeOpt, Scorer, judge_options, judge_settings
-from safetyheads.commands.sweeps import prompts_digest
 from safetyheads.direction import META
 from safetyheads.direction_search import (
     DEFAULT_MAX_KL,
@@ -22,7 +21,7 @@ from safetyheads.direction_search import (
 from safetyheads.distributed import model_provenance
 from safetyheads.judges import DEFAULT_JUDGE, build_judge
 from safetyheads.prompts import read_prompts
-from safetyheads.runs import RunDir
+from safetyheads.runs import RunDir, prompts_digest
 
 LAYERS_FILE = "direction_layers.jsonl"
 stdout = Console()

@@ -14,7 +14,6 @@ from safetyheads.ablation import ablated
 from safetyheads.asr import summarize
 from safetyheads.coherence import DEFAULT_THRESHOLD, calibrate, passage_pairs
 from safetyheads.commands import common as c
-from safetyheads.commands.sweeps import prompts_digest
 from safetyheads.damage import harmless_damage
 from safetyheads.direction import intervention, maybe_without
 from safetyheads.distributed import model_provenance
@@ -31,7 +30,7 @@ from safetyheads.judges import (
     make_judge,
 )
 from safetyheads.progress import Progress
-from safetyheads.runs import RunDir, write_json
+from safetyheads.runs import RunDir, prompts_digest, write_json
 from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
 
 OUTCOME_ORDER = [o.value for o in OUTCOMES]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from typing import Annotated
 
@@ -21,9 +20,12 @@ from safetyheads.distributed import (
     open_backend,
     ray_options,
 )
-from safetyheads.runs import RunDir, write_json
+from safetyheads.runs import RunDir, grid_ok, sweep_settings, write_json
 from safetyheads.sahara import rank_key
+from safetyheads.screen import DEFAULT_TOKENS
+from safetyheads.screen_run import check_score, parse_pool, run_screen, screened_pool
 from safetyheads.ships import mean_scores
+from safetyheads.specificity import refusal_token_ids
 from safetyheads.types import (
     AblationSpec,
     BeamGroup,
@@ -46,40 +48,112 @@ BeamOpt = Annotated[
         "(1: the paper's greedy search). Costs about K times as much per step.",
     ),
 ]
+MethodOpt = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="exact (one ablated forward per head and prompt) or screen (every head from one forward and "
+        "--screen-tokens backward passes per prompt, AtP*-style; see docs/screen.md).",
+    ),
+]
+ScreenTokensOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--screen-tokens",
+        help="Screen: the most probable next tokens its second-order Ships estimate sums over (default 8).",
+    ),
+]
+VerifyTopOpt = Annotated[
+    int | None,
+    typer.Option("--verify-top", help="Screen: sweep the K best screened heads exactly and write their exact scores."),
+]
+PoolOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pool",
+        help="screen:K searches only the K best heads of the Ships screen on the same prompts (saved in pool.json).",
+    ),
+]
 SAHARA_DEFAULTS = {"beam": 1}  # settings of sahara runs recorded before the option existed
 BEAM_KEYS = ("group", "objective", "parent", "chosen", "scores")  # a beam group's keys in sahara.json; others: grids
 
 
-def prompts_digest(texts: list[str]) -> str:
-    return hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:16]
+def check_method(method: str, screen_tokens: int | None, verify_top: int | None, backend: str) -> str:
+    """``ships --method``: ``exact`` or ``screen``; screen options without the screen are refused."""
+    if method not in ("exact", "screen"):
+        raise SafetyHeadsError(f"--method takes exact or screen, not '{method}'")
+    if method == "exact" and (screen_tokens is not None or verify_top is not None):
+        raise SafetyHeadsError("--screen-tokens and --verify-top apply to --method screen")
+    if method == "screen" and backend != "local":
+        raise SafetyHeadsError("--method screen runs on --backend local (one forward and a few backward passes)")
+    return method
 
 
-def _settings(model, texts, template, system, spec: AblationSpec, **extra) -> dict:
-    return {
-        "model": model,
-        "prompts": prompts_digest(texts),
-        "n_prompts": len(texts),
-        "template": str(template),
-        "system": system,
-        "ablation": spec.kind.value,
-        "epsilon": spec.epsilon,
-        **extra,
-    }
+def screen_cmd(*, model, out, texts, template, system, spec: AblationSpec, heads, batch_size, device, dtype, top,
+               score: str, tokens: int, verify_top: int | None) -> None:  # fmt: skip
+    """``ships --method screen``: see ``safetyheads.screen_run``."""
+    check_score(score)
+    run = RunDir(out)
+    settings = sweep_settings(
+        model, texts, template, system, spec, heads=heads, method="screen", score=score, tokens=tokens,
+        verify_top=verify_top, device=device, dtype=dtype,
+    )  # fmt: skip
+    run.check_settings("screen", settings, ["screen.jsonl", "verified.jsonl"])
+    with run.lock("screen"), open_backend("local", model, device, dtype, None, c.console.status) as be:
+        run.record_provenance("screen", be.provenance())
+        chosen = chosen_heads(heads, be.shape, spec)
+        refusal_ids = refusal_token_ids(be.tokenizer) if score == "refusal" else None
+        result = run_screen(
+            run, be.model, be.encode(texts, template, system), spec, tokens=tokens, verify_top=verify_top,
+            heads=chosen, score=score, refusal_ids=refusal_ids, batch_size=batch_size, say=c.console.print,
+        )  # fmt: skip
+    what = "Ships" if score == "kl" else "refusal change"
+    print_top(f"Top heads by screened {what} over {result.n_prompts} prompts ({spec.kind.value})", result.screened, top)
+    if result.verified:
+        screen_rank = {h: i for i, (h, _m, _s) in enumerate(result.screened, 1)}
+        table = c.results_table(
+            f"Exact {what} of the {len(result.verified)} best screened heads", ("exact rank", "head", "exact mean",
+            "screen rank"), text=0)  # fmt: skip
+        for i, (h, m, _s) in enumerate(result.verified[:top], 1):
+            table.add_row(str(i), str(h), f"{m:.4g}", str(screen_rank[h]))
+        stdout.print(table)
+    c.console.print(
+        f"screen: {result.cost.forward_equivalents:.0f} forward-equivalents in {result.cost.seconds:.1f} s; the exact "
+        f"sweep of every head: {result.exact_cost:.0f}"
+        + (f"; verifying the top {verify_top}: {result.verify_cost:.0f}" if verify_top else "")
+    )
+    c.console.print("wrote " + ", ".join(str(f) for f in result.files))
 
 
-def grid_ok(scores, shape: ModelShape, spec: AblationSpec, swept: set[Head]) -> bool:
-    """A saved L x H score grid: the model's shape, a number for every swept head and None elsewhere."""
-    per_layer = shape.heads_per_layer(spec)
-    if not isinstance(scores, list) or len(scores) != shape.n_layers:
-        return False
-    for layer, row in enumerate(scores):
-        if not isinstance(row, list) or len(row) != per_layer:
-            return False
-        for h, v in enumerate(row):
-            number = isinstance(v, int | float) and not isinstance(v, bool)
-            if number != (Head(layer, h) in swept):
-                return False
-    return True
+def check_pool(pool: str | None, heads: str | None, screen_tokens: int | None, backend: str) -> int | None:
+    """``sahara --pool screen:K``: K, checked against the options it cannot go with."""
+    if pool is None:
+        if screen_tokens is not None:
+            raise SafetyHeadsError("--screen-tokens applies to --pool screen:K")
+        return None
+    if heads is not None:
+        raise SafetyHeadsError("--pool and --heads both choose the candidate heads; give one")
+    if backend != "local":
+        raise SafetyHeadsError("--pool screen:K runs on --backend local")
+    return parse_pool(pool)
+
+
+def pool_settings(pool: str | None, screen_tokens: int | None) -> dict:
+    """Settings a resume must match; none without a pool (so earlier runs' settings still match)."""
+    return {} if pool is None else {"pool": pool, "screen_tokens": screen_tokens or DEFAULT_TOKENS}
+
+
+def search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, score) -> list[Head] | None:
+    """The heads a Sahara search may choose: ``--heads``, the screened pool, or None (every head)."""
+    if pool is None:
+        return chosen_heads(heads, be.shape, spec)
+    refusal_ids = refusal_token_ids(be.tokenizer) if score == "refusal" else None
+    heads_ = screened_pool(
+        run, be.model, be.encode(texts, template, system), spec, parse_pool(pool),
+        tokens=screen_tokens or DEFAULT_TOKENS, score=score, refusal_ids=refusal_ids, say=c.console.print,
+    )  # fmt: skip
+    c.console.print(f"searching the screened pool of {len(heads_)} heads: {' '.join(str(h) for h in heads_)}")
+    return heads_
 
 
 def check_beam(beam: int) -> None:
@@ -233,6 +307,9 @@ def ships(
     address: AddressOpt = None,
     workers: WorkersOpt = None,
     gpus_per_worker: GpusPerWorkerOpt = None,
+    method: MethodOpt = "exact",
+    screen_tokens: ScreenTokensOpt = None,
+    verify_top: VerifyTopOpt = None,
 ) -> None:
     """Score every head (or --heads) with Ships, KL(p_base || p_ablated), for each prompt (or --score)."""
     spec = AblationSpec.parse(ablation, epsilon)
@@ -240,6 +317,11 @@ def ships(
     harmless_given = any(x is not None for x in (harmless_prompts, harmless_dataset, harmless_limit))
     score, lam = a.resolve_ships_score(score, lambda_, harmless_given, backend)
     texts = c.prompt_texts(prompts, dataset, column, limit)
+    if check_method(method, screen_tokens, verify_top, backend) == "screen":
+        screen_cmd(model=model, out=out, texts=texts, template=template, system=system, spec=spec, heads=heads,
+                   batch_size=batch_size, device=device, dtype=dtype, top=top, score=score,
+                   tokens=screen_tokens or DEFAULT_TOKENS, verify_top=verify_top)  # fmt: skip
+        return
     if score != "kl":  # refusal / contrastive: safetyheads.specificity
         a.ships_scored(model=model, out=out, texts=texts, template=template, system=system, spec=spec, heads=heads,
                        batch_size=batch_size, device=device, dtype=dtype, top=top, score=score, lam=lam,
@@ -247,7 +329,7 @@ def ships(
                        harmless_limit=harmless_limit)  # fmt: skip
         return
     run = RunDir(out)
-    run.check_settings("ships", _settings(model, texts, template, system, spec, heads=heads), ["ships.jsonl"])
+    run.check_settings("ships", sweep_settings(model, texts, template, system, spec, heads=heads), ["ships.jsonl"])
     with run.lock("ships"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
         run.record_provenance("ships", be.provenance())
         chosen = chosen_heads(heads, be.shape, spec)
@@ -309,9 +391,12 @@ def sahara_cmd(
     address: AddressOpt = None,
     workers: WorkersOpt = None,
     gpus_per_worker: GpusPerWorkerOpt = None,
+    pool: PoolOpt = None,
+    screen_tokens: ScreenTokensOpt = None,
 ) -> None:
     """Greedy search for the head group that moves the dataset's final-state subspace most (Sahara); or --beam K."""
     check_beam(beam)
+    check_pool(pool, heads, screen_tokens, backend)
     spec = AblationSpec.parse(ablation, epsilon)
     options = ray_options(backend, address, workers, gpus_per_worker)
     harmless_given = any(x is not None for x in (harmless_prompts, harmless_dataset, harmless_limit))
@@ -322,17 +407,18 @@ def sahara_cmd(
                         system=system, spec=spec, heads=heads, batch_size=batch_size, device=device, dtype=dtype,
                         score=score.strip().lower(), objective=goal, harmless_prompts=harmless_prompts,
                         harmless_dataset=harmless_dataset, harmless_limit=harmless_limit,
-                        base_model=base_model)  # fmt: skip
+                        base_model=base_model, pool=pool, screen_tokens=screen_tokens)  # fmt: skip
         return
     if base_model is not None:
         raise SafetyHeadsError("--base-model is for --score untune")
     run = RunDir(out)
-    settings = _settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam)
+    settings = sweep_settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam)
+    settings.update(pool_settings(pool, screen_tokens))
     run.check_settings("sahara", settings, ["sahara.json"], defaults=SAHARA_DEFAULTS)
     with run.lock("sahara"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
         run.record_provenance("sahara", be.provenance())
         shape = be.shape
-        candidates = chosen_heads(heads, shape, spec)
+        candidates = search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, "kl")
         encoded = [ids for _t, ids in be.encode(texts, template, system)]
         file = run.file("sahara.json")
         done: list[SaharaStep] = []
