@@ -127,6 +127,7 @@ class _State:
     capture: list[torch.Tensor | None] | None = None
     final_hidden: torch.Tensor | None = None
     base_impl: str = "sdpa"
+    user_impl: str = "sdpa"  # the implementation the model had before install (``uninstall`` restores it)
     direction: torch.Tensor | None = None  # unit vector projected out of the residual stream (None: off)
     tap: Tap | None = None  # screen mode (``screen.py``)
     visited: set[int] = field(default_factory=set)  # layers whose attention ran through the wrapper
@@ -266,15 +267,56 @@ def _wrap_layer(layer: nn.Module, idx: int, state: _State) -> None:
     layer.forward = types.MethodType(_layer_forward, layer)
 
 
+def _current_impl(model: nn.Module) -> str:
+    return getattr(model.config, "_attn_implementation", None) or "sdpa"
+
+
+def _route(model: nn.Module, state: _State) -> None:
+    """Point the model's attention at the wrapper around its current implementation (eager stays eager: it returns
+    attention weights; every other implementation runs as sdpa under the wrapper)."""
+    current = _current_impl(model)
+    state.user_impl = current
+    state.base_impl = "eager" if current == "eager" else "sdpa"
+    model.set_attn_implementation(_IMPL_PREFIX + state.base_impl)
+
+
+def _before_forward(model: nn.Module, _args) -> None:
+    model._safetyheads_state.visited.clear()
+
+
+def _after_forward(model: nn.Module, _args, _out) -> None:
+    """Fail when an ablation was planned but the wrapper did not run on a planned layer (attention re-routed)."""
+    state: _State = model._safetyheads_state
+    planned: set[int] = set()
+    if state.plan is not None:
+        planned = set(state.plan.layers)
+    if state.tap is not None:
+        planned |= set(state.tap.plan.layers)
+    if state.skip is not None:
+        planned = {layer for layer in planned if layer >= state.skip.start}
+    missing = sorted(planned - state.visited)
+    if missing:
+        raise RuntimeError(
+            f"the ablation did not run on layers {missing}: this model's attention no longer goes through "
+            f"safetyheads (implementation now '{_current_impl(model)}'). Call safetyheads.ablation.install(model) "
+            "after changing the attention implementation (ablated() and the engine do)."
+        )
+
+
 def install(model: nn.Module) -> _State:
-    """Make ``model`` ablatable (idempotent). Returns its ablation state."""
+    """Make ``model`` ablatable; returns its ablation state.
+
+    Called again (``ablated``, ``using_plan`` and the engine do), it re-routes a model whose attention
+    implementation was changed since (``model.set_attn_implementation("eager")`` to read attention maps, say), so
+    an ablation cannot silently stop applying. ``uninstall`` restores the user's own implementation.
+    """
     state = getattr(model, "_safetyheads_state", None)
     if state is not None:
+        if _current_impl(model) != _IMPL_PREFIX + state.base_impl:
+            _route(model, state)
         return state
     shape = model_shape(model)
-    current = getattr(model.config, "_attn_implementation", None) or "sdpa"
-    base = "eager" if current == "eager" else "sdpa"
-    state = _State(base_impl=base)
+    state = _State()
     layers = decoder_layers(model)
     if len(layers) != shape.n_layers:
         raise RuntimeError(f"found {len(layers)} decoder layers but the config says {shape.n_layers}")
@@ -286,9 +328,36 @@ def install(model: nn.Module) -> _State:
         for module in writes:
             module._safetyheads_state = state
             module.register_forward_hook(_write_hook)
-    model.set_attn_implementation(_IMPL_PREFIX + base)
+    model.register_forward_pre_hook(_before_forward)
+    model.register_forward_hook(_after_forward)
     model._safetyheads_state = state
+    _route(model, state)
     return state
+
+
+def uninstall(model: nn.Module) -> None:
+    """Undo ``install``: the layers' own forwards, no hooks, and the attention implementation the model had."""
+    state: _State | None = getattr(model, "_safetyheads_state", None)
+    if state is None:
+        return
+    if state.plan is not None or state.tap is not None or state.direction is not None:
+        raise RuntimeError("uninstall() inside an ablation; leave the ablation's block first")
+    ours = (_write_hook, _before_forward, _after_forward)
+    for module in model.modules():  # by function, so that a deep copy's hooks go too
+        for hooks in (module._forward_hooks, module._forward_pre_hooks):
+            for key in [k for k, fn in hooks.items() if fn in ours]:
+                del hooks[key]
+    for layer, attn in zip(decoder_layers(model), attention_modules(model), strict=True):
+        for attr in ("_safetyheads_state", "_safetyheads_index"):
+            layer.__dict__.pop(attr, None)
+        layer.__dict__.pop("forward", None)
+        for attr in ("_safetyheads_state", "_safetyheads_layer"):
+            attn.__dict__.pop(attr, None)
+    for writes in residual_writes(model):
+        for module in writes:
+            module.__dict__.pop("_safetyheads_state", None)
+    del model._safetyheads_state
+    model.set_attn_implementation(state.user_impl)
 
 
 @contextmanager

@@ -119,6 +119,28 @@ def _per_head(grads: Sequence[torch.Tensor], deltas: Sequence[torch.Tensor], sha
     return out
 
 
+GRAD_ROWS = 8  # backward passes batched together (``is_grads_batched``); bounds the extra memory
+
+
+def _refusal_seed(logp: torch.Tensor, refusal_ids: Sequence[int]) -> torch.Tensor:
+    """d(refusal log-odds)/d(log p) at ``logp``."""
+    lp = logp.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(refusal_log_odds(lp, refusal_ids), lp)
+    return grad
+
+
+def _batched_products(logp, probes, deltas, seeds, shape: ModelShape, spec: AblationSpec) -> torch.Tensor:
+    """For each row r of ``seeds``: per head, (gradient of seeds[r] . log p with respect to the head's output) . Δ."""
+    rows = []
+    for start in range(0, len(seeds), GRAD_ROWS):
+        chunk = seeds[start : start + GRAD_ROWS]
+        last = start + GRAD_ROWS >= len(seeds)
+        grads = torch.autograd.grad(logp, probes, grad_outputs=chunk, retain_graph=not last, is_grads_batched=True)
+        for i in range(len(chunk)):
+            rows.append(_per_head([g[i] for g in grads], deltas, shape, spec).cpu())
+    return torch.stack(rows)
+
+
 def screen_prompt(
     model: nn.Module,
     input_ids: torch.Tensor,
@@ -132,9 +154,7 @@ def screen_prompt(
     if tokens < 1:
         raise SafetyHeadsError(f"the screen needs at least one token for its second-order estimate, not {tokens}")
     device = next(model.parameters()).device
-    state = install(model)
     start = time.perf_counter()
-    state.visited.clear()
     with tapped(model, spec) as tap, torch.enable_grad():
         out = model(input_ids=input_ids.to(device), use_cache=False, logits_to_keep=1)
         missing = sorted(set(range(shape.n_layers)) - set(tap.probes))
@@ -145,19 +165,16 @@ def screen_prompt(
         deltas = [tap.deltas[layer] for layer in range(shape.n_layers)]
         probs = logp.detach().exp()
         top = probs.topk(min(tokens, probs.numel()))
-        backwards = 0
-        refusal = None
+        # one backward per output: the rows of ``seeds`` are d(output)/d(log p); batched through the backward
+        seeds = torch.zeros(len(top.indices), logp.numel(), dtype=logp.dtype, device=logp.device)
+        seeds[torch.arange(len(top.indices)), top.indices] = 1.0
         if refusal_ids:
-            odds = refusal_log_odds(logp, refusal_ids)
-            grads = torch.autograd.grad(odds, probes, retain_graph=True)
-            backwards += 1
-            refusal = -_per_head(grads, deltas, shape, spec)
-        fisher = torch.zeros(shape.n_layers, shape.heads_per_layer(spec), dtype=torch.float64)
-        n = len(top.indices)
-        for i, (p, y) in enumerate(zip(top.values.tolist(), top.indices.tolist(), strict=True)):
-            grads = torch.autograd.grad(logp[y], probes, retain_graph=i < n - 1)
-            backwards += 1
-            fisher += p * _per_head(grads, deltas, shape, spec).cpu() ** 2
+            seeds = torch.cat([seeds, _refusal_seed(logp.detach(), refusal_ids)[None]])
+        per_head = _batched_products(logp, probes, deltas, seeds, shape, spec)  # (rows, L, units)
+    n = len(top.indices)
+    fisher = (top.values.cpu()[:, None, None] * per_head[:n] ** 2).sum(dim=0)
+    refusal = -per_head[n] if refusal_ids else None
+    backwards = len(seeds)
     kl = 0.5 * fisher
     heads = shape.all_heads(spec)
     cost = ScreenCost(forwards=1, backwards=backwards, seconds=time.perf_counter() - start)
