@@ -184,7 +184,7 @@ def load_for_worker(
 def model_provenance(name: str, model: torch.nn.Module, device: str, dtype: str) -> dict[str, Any]:
     """Where a loaded model came from, what it is, and a fingerprint of its weights (see ``runs.RunDir``)."""
     from safetyheads import model_cache
-    from safetyheads.runs import environment_info, model_fingerprint
+    from safetyheads.runs import FINGERPRINT_KIND, environment_info, model_fingerprint, sample_fingerprint
 
     source: dict[str, Any]
     try:
@@ -208,6 +208,8 @@ def model_provenance(name: str, model: torch.nn.Module, device: str, dtype: str)
         "requested_dtype": str(dtype),
         "device": str(device),
         "fingerprint": model_fingerprint(model),
+        "fingerprint_kind": FINGERPRINT_KIND,
+        "sample_fingerprint": sample_fingerprint(model),
         **environment_info(),
     }
     device_map = getattr(model, "hf_device_map", None)

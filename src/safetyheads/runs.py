@@ -130,24 +130,37 @@ class RunDir:
             recorded[command] = settings
             write_json(self.file(SETTINGS_FILE), recorded)
 
-    def record_provenance(self, command: str, info: dict[str, Any]) -> dict[str, Any]:
+    def record_provenance(
+        self, command: str, info: dict[str, Any], batch_size: int | None | str = "not given"
+    ) -> dict[str, Any]:
         """Record where ``command``'s results come from (model source, fingerprint, versions, host).
 
         Refuses when an earlier run of ``command`` here used a model with another ``fingerprint`` (the
-        same name pointing at other weights, or another dtype): its results would be mixed with these.
+        same name pointing at other weights, or another dtype), or computed on another kind of device, in another
+        dtype, with another batch size (padding and batched kernels change results) or, on a CPU, another thread
+        count: its results would be mixed with these. ``batch_size`` is the command's (None: automatic).
         Returns the merged record: ``created`` is kept from the first run, ``starts`` counts the runs.
         """
         info = json.loads(json.dumps(info))
+        if batch_size != "not given":
+            info["batch_size"] = "auto" if batch_size is None else int(batch_size)
+        if "device" in info and info.get("backend") != "ray":  # Ray workers keep their own thread counts
+            info["threads"] = _threads_if_cpu(str(info["device"]))
         with self._settings_lock():
             recorded = self._read_settings()
             all_prov = recorded.setdefault(PROVENANCE_KEY, {})
             previous = all_prov.get(command) or {}
-            old, new = previous.get("fingerprint"), info.get("fingerprint")
-            if old is not None and new is not None and old != new:
+            _check_same_weights(self.path, command, previous, info)
+            changed = [
+                f"{key}: {previous[key]!r} -> {info.get(key)!r}"
+                for key in RESULT_AFFECTING
+                if key in previous and key in info and _normal(key, previous[key]) != _normal(key, info[key])
+            ]
+            if changed:
                 raise SafetyHeadsError(
-                    f"{self.path} holds a '{command}' run made with other model weights (fingerprint {old} -> "
-                    f"{new}: the same --model name now holds a different model, or another --dtype); "
-                    "use a new --out directory or the original model"
+                    f"{self.path} holds a '{command}' run computed otherwise ({'; '.join(changed)}); its results "
+                    "would differ from these in the last digits or more. Use a new --out directory or the "
+                    "original device, dtype, batch size and thread count (OMP_NUM_THREADS)"
                 )
             now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             merged = {
@@ -289,12 +302,64 @@ def _flock(path: Path, blocking: bool) -> Iterator[None]:
         os.close(fd)
 
 
-def model_fingerprint(model: Any) -> str:
-    """A short hash of a model's parameters: names, shapes, dtypes and a sample of the values of each.
+RESULT_AFFECTING = ("device", "requested_dtype", "batch_size", "threads")
 
-    Cheap even for 70B models spread over several GPUs (64 values from each end of every tensor), yet
-    any other checkpoint, fine-tune or dtype gives another fingerprint.
+
+def _normal(key: str, value: Any) -> Any:
+    return str(value).split(":")[0] if key == "device" else value  # cuda:0 and cuda:1 compute alike
+
+
+def _threads_if_cpu(device: str) -> int | None:
+    """Torch's CPU thread count (it changes the order of float reductions); None on accelerators."""
+    if not device.startswith("cpu"):
+        return None
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _check_same_weights(path: Path, command: str, previous: dict, info: dict) -> None:
+    """Refuse another model's weights. Runs recorded before every value was fingerprinted (no ``fingerprint_kind``)
+    are compared by the sampled fingerprint they recorded."""
+    if previous.get("fingerprint_kind") == FINGERPRINT_KIND:
+        old, new = previous.get("fingerprint"), info.get("fingerprint")
+    else:
+        old, new = previous.get("fingerprint"), info.get("sample_fingerprint")
+    if old is not None and new is not None and old != new:
+        raise SafetyHeadsError(
+            f"{path} holds a '{command}' run made with other model weights (fingerprint {old} -> "
+            f"{new}: the same --model name now holds a different model, or another --dtype); "
+            "use a new --out directory or the original model"
+        )
+
+
+FINGERPRINT_KIND = "every-value"
+
+
+def model_fingerprint(model: Any) -> str:
+    """A short hash of a model's parameters and buffers: names, shapes, dtypes and the raw bytes of every value.
+
+    xxHash (XXH3-128) reads several GiB/s on one core, so one changed value anywhere changes it and it stays cheap
+    for a 7B model (``benchmarks/bench_fingerprint.py``; measured in docs/runs.md). Tensors on an accelerator are
+    copied to the host one at a time.
     """
+    import torch
+    import xxhash
+
+    h = xxhash.xxh3_128(f"{FINGERPRINT_KIND}|{type(model).__name__}".encode())
+    with torch.no_grad():
+        for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+            h.update(f"|{name}|{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+            if tensor.device.type == "meta" or tensor.numel() == 0:
+                continue
+            raw = tensor.detach().reshape(-1).cpu().contiguous().view(torch.uint8)
+            h.update(memoryview(raw.numpy()))
+    return h.hexdigest()[:16]
+
+
+def sample_fingerprint(model: Any) -> str:
+    """The fingerprint runs recorded before ``model_fingerprint`` covered every value (names, shapes, dtypes and
+    64 values from each end of every parameter); kept to compare with those runs."""
     import torch
 
     h = hashlib.sha256(type(model).__name__.encode())

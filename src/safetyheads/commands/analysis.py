@@ -270,7 +270,7 @@ def ships_scored(
     run = RunDir(out)
     run.check_settings("ships", sweep_settings(model, texts, template, system, spec, heads=heads, **extra))
     with run.lock("ships"), open_backend("local", model, device, dtype, None, c.console.status) as be:
-        run.record_provenance("ships", be.provenance())
+        run.record_provenance("ships", be.provenance(), batch_size)
         chosen = chosen_heads(heads, be.shape, spec)
         swept = set(chosen) if chosen is not None else set(be.shape.all_heads(spec))
         refusal_ids = refusal_token_ids(be.tokenizer)
@@ -398,7 +398,7 @@ def sahara_scored(
     settings.update(pool_settings(pool, screen_tokens))
     run.check_settings("sahara", settings, defaults=SAHARA_DEFAULTS)
     with run.lock("sahara"), open_backend("local", model, device, dtype, None, c.console.status) as be:
-        run.record_provenance("sahara", be.provenance())
+        run.record_provenance("sahara", be.provenance(), batch_size)
         shape = be.shape
         screen_score = "refusal" if objective.reward == "refusal" else "kl"
         candidates = search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, screen_score)

@@ -100,7 +100,7 @@ def screen_cmd(*, model, out, texts, template, system, spec: AblationSpec, heads
     )  # fmt: skip
     run.check_settings("screen", settings, ["screen.jsonl", "verified.jsonl"])
     with run.lock("screen"), open_backend("local", model, device, dtype, None, c.console.status) as be:
-        run.record_provenance("screen", be.provenance())
+        run.record_provenance("screen", be.provenance(), batch_size)
         chosen = chosen_heads(heads, be.shape, spec)
         refusal_ids = refusal_token_ids(be.tokenizer) if score == "refusal" else None
         result = run_screen(
@@ -331,7 +331,7 @@ def ships(
     run = RunDir(out)
     run.check_settings("ships", sweep_settings(model, texts, template, system, spec, heads=heads), ["ships.jsonl"])
     with run.lock("ships"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
-        run.record_provenance("ships", be.provenance())
+        run.record_provenance("ships", be.provenance(), batch_size)
         chosen = chosen_heads(heads, be.shape, spec)
         swept = set(chosen) if chosen is not None else set(be.shape.all_heads(spec))
         encoded = be.encode(texts, template, system)
@@ -416,7 +416,7 @@ def sahara_cmd(
     settings.update(pool_settings(pool, screen_tokens))
     run.check_settings("sahara", settings, ["sahara.json"], defaults=SAHARA_DEFAULTS)
     with run.lock("sahara"), open_backend(backend, model, device, dtype, options, c.console.status) as be:
-        run.record_provenance("sahara", be.provenance())
+        run.record_provenance("sahara", be.provenance(), batch_size)
         shape = be.shape
         candidates = search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, "kl")
         encoded = [ids for _t, ids in be.encode(texts, template, system)]
