@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -156,13 +157,14 @@ def _root() -> None:  # the group itself takes no options; its help is the Typer
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors (``SafetyHeadsError``, a missing file, a usage error) become one line on stderr and
+    exit code 2; anything else is an internal failure: its traceback, a line saying so, and exit code 1."""
     try:
         app(args=argv, standalone_mode=False)
     except SafetyHeadsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError) as err:
+    except FileNotFoundError as err:  # a path the user gave
         print(f"error: {err}", file=sys.stderr)
         return 2
     except typer.Exit as exit_:
@@ -173,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     except CLICK_ERROR as err:  # usage errors
         err.show()
         return 2
+    except Exception as err:  # noqa: BLE001 - every other failure is ours: show where it happened
+        traceback.print_exc()
+        print(f"internal error ({type(err).__name__}): the traceback is above; please report it", file=sys.stderr)
+        return 1
     return 0
 
 

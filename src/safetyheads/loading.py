@@ -150,7 +150,7 @@ class _Reader:
             for _ in range(count):
                 self.value(itype)
             return None
-        raise ValueError(f"unknown metadata value type {vtype}")
+        raise SafetyHeadsError(f"unknown metadata value type {vtype}")
 
 
 def check_gguf(path: Path, fix: str = "re-download the file") -> GGUFInfo:

@@ -302,7 +302,7 @@ def finetune(
     elif recipe.method == "full":
         trainable = model
     else:
-        raise ValueError(f"unknown tuning method '{recipe.method}' (lora or full)")
+        raise SafetyHeadsError(f"unknown tuning method '{recipe.method}' (lora or full)")
     inner = trainable.get_base_model() if recipe.method == "lora" else trainable
     params = [p for p in trainable.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=recipe.learning_rate, weight_decay=0.0)

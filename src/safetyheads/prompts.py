@@ -68,6 +68,8 @@ def read_prompts(path: str | Path, column: str | None = None, limit: int | None 
 def render(tokenizer, prompt: str, template: Template | str = Template.RAW, system: str | None = None) -> str:
     """The text the model sees for ``prompt``."""
     template = Template(template)
+    if system is not None and template is not Template.CHAT:
+        raise SafetyHeadsError(f"--system applies to --template chat (a {template.value} prompt has no system turn)")
     if template is Template.RAW:
         return prompt
     if template is Template.QUERY:

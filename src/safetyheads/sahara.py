@@ -12,7 +12,16 @@ from safetyheads.engine import Engine
 from safetyheads.heads import validate_heads
 from safetyheads.progress import Progress
 from safetyheads.ships import scores_grid
-from safetyheads.types import AblationSpec, BeamGroup, BeamStep, Head, ModelShape, SaharaResult, SaharaStep
+from safetyheads.types import (
+    AblationSpec,
+    BeamGroup,
+    BeamStep,
+    Head,
+    ModelShape,
+    SafetyHeadsError,
+    SaharaResult,
+    SaharaStep,
+)
 
 
 def top_left_singular(matrix: torch.Tensor, rank: int) -> torch.Tensor:
@@ -69,11 +78,11 @@ def generalized_ships(
 def check_search(steps: int, pool_size: int, rank: int, n_prompts: int, label: str = "", beam: int = 1) -> None:
     """Refuse a search that cannot run: a rank outside 1..prompts, more steps than candidate heads, a beam below 1."""
     if not 1 <= rank <= n_prompts:
-        raise ValueError(f"rank must be between 1 and the number of {label}prompts ({n_prompts}), got {rank}")
+        raise SafetyHeadsError(f"rank must be between 1 and the number of {label}prompts ({n_prompts}), got {rank}")
     if steps > pool_size:
-        raise ValueError(f"cannot take {steps} steps from {pool_size} candidate heads")
+        raise SafetyHeadsError(f"cannot take {steps} steps from {pool_size} candidate heads")
     if beam < 1:
-        raise ValueError(f"the beam must hold at least 1 group, got {beam}")
+        raise SafetyHeadsError(f"the beam must hold at least 1 group, got {beam}")
 
 
 def best_head(candidates: Sequence[Head], scores: dict[Head, float]) -> Head:

@@ -20,7 +20,7 @@ from safetyheads.asr import bootstrap_ci
 from safetyheads.heads import format_heads
 from safetyheads.helpfulness import above_baselines
 from safetyheads.runs import read_jsonl_readonly
-from safetyheads.types import RATE_TOLERANCE, Head
+from safetyheads.types import RATE_TOLERANCE, Head, SafetyHeadsError
 
 TASKS = ("arc_easy", "boolq")
 COLUMNS = ("condition", "heads", "ablation", "refused", "complied (ASR) [95% CI]", "broken", "ARC-Easy", "BoolQ",
@@ -38,7 +38,7 @@ def random_groups(heads: Sequence[Head], size: int, draws: int, seed: int = 0, e
     """``draws`` seeded groups of ``size`` distinct heads drawn uniformly from ``heads`` minus ``exclude``."""
     pool = sorted(set(heads) - set(exclude))
     if size > len(pool):
-        raise ValueError(f"cannot draw {size} heads from {len(pool)}")
+        raise SafetyHeadsError(f"cannot draw {size} heads from {len(pool)}")
     return [sorted(random.Random(seed + d).sample(pool, size)) for d in range(draws)]
 
 

@@ -57,7 +57,7 @@ class AblationSpec:
             k = AblationKind(kind)
         except ValueError:
             choices = ", ".join(k.value for k in AblationKind)
-            raise ValueError(f"unknown ablation '{kind}'; choose one of: {choices}") from None
+            raise SafetyHeadsError(f"unknown ablation '{kind}'; choose one of: {choices}") from None
         return cls(k, float(epsilon))
 
     def as_dict(self) -> dict:
@@ -225,5 +225,6 @@ class MCItem:
         return self.contexts[choice] if self.contexts else self.context
 
 
-class SafetyHeadsError(Exception):
-    """A user-facing error: the CLI prints its message on one line and exits with code 2."""
+class SafetyHeadsError(ValueError):
+    """A user-facing error (a bad value, file or combination of options): the CLI prints its message on one line
+    and exits with code 2. Any other exception is an internal failure (exit code 1, with its traceback)."""

@@ -32,7 +32,14 @@ Ablation = Annotated[str, typer.Option("--ablation", help="ua-q, ua-k, sc, mean 
 Epsilon = Annotated[float, typer.Option("--epsilon", help="Scaling factor for ua-q, ua-k and sc.")]
 Heads = Annotated[str | None, typer.Option("--heads", help="Heads, e.g. '2-26,3.8,L4H1'.")]
 Limit = Annotated[int | None, typer.Option("--limit", help="Use only the first N prompts.")]
-BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Rows per forward (default: automatic).")]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(
+        "--batch-size",
+        help="Rows per forward. Default: ships and sahara size it to memory (CPU: a token budget, CUDA: free "
+        "memory); eval uses 8 and helpfulness 32. A resume must use the same.",
+    ),
+]
 Device = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 Dtype = Annotated[str, typer.Option("--dtype", help="float32 or bfloat16.")]
 DirectionDir = Annotated[

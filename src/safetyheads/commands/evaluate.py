@@ -73,8 +73,10 @@ RefusalThreshold = Annotated[
 ]
 MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate per answer.")]
 TopK = Annotated[int | None, typer.Option("--top-k", help="Sample from the top k tokens (default: greedy).")]
-Temperature = Annotated[float, typer.Option("--temperature", help="Sampling temperature (with --top-k).")]
-Seed = Annotated[int, typer.Option("--seed", help="Sampling seed (with --top-k).")]
+Temperature = Annotated[
+    float | None, typer.Option("--temperature", help="Sampling temperature (with --top-k; default 1.0).")
+]
+Seed = Annotated[int | None, typer.Option("--seed", help="Sampling seed (with --top-k; default 0).")]
 Tasks = Annotated[str, typer.Option("--tasks", help=f"Comma-separated tasks from: {', '.join(MC_TASKS)}.")]
 
 
@@ -146,8 +148,8 @@ def eval_cmd(
     refusal_threshold: RefusalThreshold = None,
     max_new_tokens: MaxNewTokens = DEFAULT_MAX_NEW_TOKENS,
     top_k: TopK = None,
-    temperature: Temperature = 1.0,
-    seed: Seed = 0,
+    temperature: Temperature = None,
+    seed: Seed = None,
     limit: c.Limit = None,
     batch_size: c.BatchSize = None,
     device: c.Device = "cpu",
@@ -163,9 +165,16 @@ def eval_cmd(
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
     if top_k is not None and top_k < 1:
         raise SafetyHeadsError("--top-k must be at least 1")
+    if top_k is None and (temperature is not None or seed is not None):
+        raise SafetyHeadsError("--temperature and --seed apply to sampling (--top-k K); decoding is greedy without it")
     items = c.prompt_items(prompts, dataset, column, limit)
     texts = [item.text for item in items]
-    decoding = DecodingSettings(max_new_tokens=max_new_tokens, top_k=top_k, temperature=temperature, seed=seed)
+    decoding = DecodingSettings(
+        max_new_tokens=max_new_tokens,
+        top_k=top_k,
+        temperature=1.0 if temperature is None else temperature,
+        seed=0 if seed is None else seed,
+    )
     refusal_direction = c.load_direction(direction)
     run = RunDir(out)
     run.check_settings(
@@ -187,7 +196,7 @@ def eval_cmd(
     )
     with run.lock("eval"):
         lm, tokenizer = c.load(model, device, dtype)
-        run.record_provenance("eval", model_provenance(model, lm, device, dtype))
+        run.record_provenance("eval", model_provenance(model, lm, device, dtype), batch_size)
         chosen = c.chosen_heads(heads, lm, spec) or []
         judge_obj = make_judge(judge, model=lm, tokenizer=tokenizer, device=device, dtype=dtype, **options)
         encoded = c.encoded_prompts(tokenizer, texts, template, system)
@@ -311,9 +320,13 @@ def agreement_cmd(
         "before settling"
     )
     results = {"split": split, "n": len(items), "reader_agreement": readers["agreement"], "judges": {}}
+    given = judge_options(judge_model, judge_template, rubric_threshold)
+    for option in given:  # each option goes to the judges that take it; one no judge here takes does nothing
+        if not any(option in JUDGE_OPTIONS.get(name, ()) for name in names):
+            flag = "--" + option.replace("_", "-")
+            raise SafetyHeadsError(f"{flag} does nothing for the judges {', '.join(names)}")
     for name in names:
-        options = judge_options(judge_model, judge_template, rubric_threshold)
-        options = {k: v for k, v in options.items() if k in JUDGE_OPTIONS.get(name, ())}
+        options = {k: v for k, v in given.items() if k in JUDGE_OPTIONS.get(name, ())}
         judge_obj = build_judge(name, options, answers_only=True, device=device, dtype=dtype)
         with Progress(enabled=True) as progress:
             bar = progress.task(f"judging with {name}", total=len(items))
@@ -401,7 +414,7 @@ def helpfulness_cmd(
     items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
     with run.lock("helpfulness"):
         lm, tokenizer = c.load(model, device, dtype)
-        run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype))
+        run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype), batch_size)
         chosen = c.chosen_heads(heads, lm, spec) or []
         paired = (bool(chosen) or refusal_direction is not None) and with_base
         file = run.file("helpfulness.json")
