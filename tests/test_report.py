@@ -1,6 +1,6 @@
 """``safetyheads report``: contents, partial runs, self-containment, and a render in headless Chromium.
 
-The Chromium test needs the Debian package ``chromium`` (``make setup`` installs it); without it the test
+The Chromium test needs the Debian package ``chromium`` (``make chromium`` installs it); without it the test
 fails and says how to install it. ``SAFETYHEADS_CHROMIUM`` may point at another Chrome/Chromium binary.
 """
 
@@ -206,8 +206,8 @@ def find_chromium() -> str:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     pytest.fail(
-        "headless Chromium is needed to test the report in a real browser and was not found: run `make setup` "
-        "(it installs the Debian package chromium), or `apt-get install -y chromium`, or set "
+        "headless Chromium is needed to test the report in a real browser and was not found: run `make chromium` "
+        "(it installs the Debian package chromium; needs root or sudo), or `apt-get install -y chromium`, or set "
         "SAFETYHEADS_CHROMIUM to a Chrome/Chromium binary"
     )
 
