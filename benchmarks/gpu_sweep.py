@@ -30,7 +30,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from safetyheads.ablation import ablated
 from safetyheads.engine import Engine, kl_divergence
 from safetyheads.families import model_shape
-from safetyheads.screen import screen_prompt
+from safetyheads.screen import GRAD_ROWS, screen_prompt
 from safetyheads.ships import ships_for_prompt
 from safetyheads.types import AblationSpec, Head
 
@@ -101,42 +101,56 @@ def timed(fn, device: str):
     return value, time.perf_counter() - t0
 
 
+def saved_bytes(model, ids: torch.Tensor) -> int:
+    """Bytes of the tensors autograd keeps for the screen's backward (each storage once; the weights, kept by
+    reference, not counted)."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen: set[int] = set()
+    total = 0
+
+    def pack(t: torch.Tensor):
+        nonlocal total
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in weights and ptr not in seen:
+            seen.add(ptr)
+            total += t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        screen_prompt(model, ids, AblationSpec(), tokens=1)
+    return total
+
+
 def estimate_memory(args) -> dict:
     """Bytes autograd saves for the screen's backward, per layer, from a two-layer model of the full shape."""
     dtype = DTYPES[args.dtype]
     per_layer = {}
     for n in (1, 2):
         model = build(args.shape, args.device, dtype, layers=n)
-        saved = 0
-
-        def pack(t: torch.Tensor):
-            nonlocal saved
-            saved += t.numel() * t.element_size()
-            return t
-
         ids = torch.randint(1, 1000, (1, args.memory_tokens), device=args.device)
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            screen_prompt(model, ids, AblationSpec(), tokens=1)
+        saved = saved_bytes(model, ids)
         per_layer[n] = saved
         del model
-    layer_bytes = per_layer[2] - per_layer[1]
-    rest = per_layer[1] - layer_bytes  # embeddings, final norm, logits
+    layer_bytes = per_layer[2] - per_layer[1]  # what one more decoder layer adds
     n_layers = SHAPES[args.shape]["num_hidden_layers"]
     params = sum(p.numel() for p in build(args.shape, "meta", dtype).parameters())
     weights = params * torch.finfo(dtype).bits // 8
-    activations = rest + n_layers * layer_bytes
+    activations = per_layer[2] + (n_layers - 2) * layer_bytes
+    # the batched backward (GRAD_ROWS rows at a time) holds about one layer's activation gradients per row
+    backward_rows = GRAD_ROWS * layer_bytes
     # probes' gradients and per-head changes: two (T, hidden) tensors per layer, in the model's dtype and float64
     deltas = n_layers * args.memory_tokens * SHAPES[args.shape]["hidden_size"] * (2 * (dtype.itemsize) + 8)
-    total = weights + activations + deltas
+    total = weights + activations + deltas + backward_rows
     return {
         "shape": args.shape,
         "dtype": args.dtype,
         "tokens": args.memory_tokens,
         "saved_bytes_per_layer": layer_bytes,
-        "saved_bytes_other": rest,
+        "saved_bytes_two_layers": per_layer[2],
         "weights_bytes": weights,
         "activations_bytes": activations,
         "probe_and_delta_bytes": deltas,
+        "batched_backward_bytes": backward_rows,
         "computed_peak_gib": total / 2**30,
     }
 
