@@ -73,6 +73,10 @@ CASES = [
     ("gpt2", "ua-q"),  # Conv1D
     ("gpt_neox", "sc"),
     ("olmo2", "ua-q"),
+    ("mistral", "ua-q"),  # the rest of the families table
+    ("qwen2", "ua-k"),
+    ("gemma", "ua-q"),
+    ("olmo", "sc"),
 ]
 
 
@@ -96,12 +100,12 @@ def test_screen_matches_finite_differences(family, kind):
         # extrapolation over t and t/2 removes the leading error term of each difference quotient
         t = 2e-2
 
-        def quotient_kl(step: float) -> float:
-            return float(kl_divergence(base, _logprobs_moved(model, ids, head.layer, delta, step))) / step**2
+        def quotient_kl(step: float, layer: int = head.layer, delta: torch.Tensor = delta) -> float:
+            return float(kl_divergence(base, _logprobs_moved(model, ids, layer, delta, step))) / step**2
 
-        def slope(step: float) -> float:
-            up = float(refusal_log_odds(_logprobs_moved(model, ids, head.layer, delta, step), REFUSAL_IDS))
-            down = float(refusal_log_odds(_logprobs_moved(model, ids, head.layer, delta, -step), REFUSAL_IDS))
+        def slope(step: float, layer: int = head.layer, delta: torch.Tensor = delta) -> float:
+            up = float(refusal_log_odds(_logprobs_moved(model, ids, layer, delta, step), REFUSAL_IDS))
+            down = float(refusal_log_odds(_logprobs_moved(model, ids, layer, delta, -step), REFUSAL_IDS))
             return (up - down) / (2 * step)
 
         second = 2 * quotient_kl(t / 2) - quotient_kl(t)  # KL(t)/t^2 = c2 + c3 t + O(t^2)
