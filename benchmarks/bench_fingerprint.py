@@ -15,7 +15,7 @@ import time
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from safetyheads.runs import model_fingerprint, sample_fingerprint
+from safetyheads.runs.rundir import model_fingerprint, sample_fingerprint
 
 SHAPES = {
     "7b": dict(

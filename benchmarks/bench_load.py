@@ -22,7 +22,7 @@ from pathlib import Path
 CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
-from safetyheads.loading import load_model
+from safetyheads.data.loading import load_model
 t1 = time.perf_counter()
 model, tokenizer = load_model(sys.argv[1])
 t2 = time.perf_counter()
@@ -62,7 +62,7 @@ def main() -> None:
         rows = [
             ("first load, empty cache (GGUF -> safetensors)", first["load_s"], ""),
             (f"cached load, median of {len(loads)}", median, f"  (min {min(loads):.2f} s)"),
-            ("import of safetyheads.loading, not included", imports, ""),
+            ("import of safetyheads.data.loading, not included", imports, ""),
         ]
         for label, seconds, note in rows:
             print(f"  {label + ':':<48}{seconds:7.2f} s{note}")

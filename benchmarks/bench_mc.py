@@ -24,10 +24,10 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m-instruct")
     args = parser.parse_args()
 
-    from safetyheads.continuations import continuation_logprobs
-    from safetyheads.datasets import load_mc_task
-    from safetyheads.helpfulness import MC_BATCH_SIZE, default_add_bos, item_pairs
-    from safetyheads.loading import load_model
+    from safetyheads.data.datasets import load_mc_task
+    from safetyheads.data.loading import load_model
+    from safetyheads.evaluation.continuations import continuation_logprobs
+    from safetyheads.evaluation.helpfulness import MC_BATCH_SIZE, default_add_bos, item_pairs
 
     model, tokenizer = load_model(args.model)
     print(f"{args.model}; {args.items} items per task; {args.repeats} alternating repeats; batch {MC_BATCH_SIZE}")

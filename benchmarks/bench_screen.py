@@ -25,10 +25,10 @@ from collections.abc import Callable
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-from safetyheads.engine import Engine
-from safetyheads.families import model_shape
-from safetyheads.screen import ScreenCost, exact_sweep_cost, screen_prompt
-from safetyheads.ships import ships_for_prompt
+from safetyheads.core.engine import Engine
+from safetyheads.core.families import model_shape
+from safetyheads.scores.screen import ScreenCost, exact_sweep_cost, screen_prompt
+from safetyheads.scores.ships import ships_for_prompt
 from safetyheads.types import AblationSpec, Head
 
 RECALL_AT = (10, 20, 50)
@@ -107,10 +107,10 @@ def measure(name: str, model: torch.nn.Module, prompts: list[torch.Tensor], toke
 
 
 def organism_suite(n_prompts: int) -> tuple[torch.nn.Module, list[torch.Tensor]]:
-    from safetyheads.datasets import load_prompt_dataset
-    from safetyheads.loading import load_model
-    from safetyheads.organism import ORGANISM, build
-    from safetyheads.prompts import prepare
+    from safetyheads.data.datasets import load_prompt_dataset
+    from safetyheads.data.loading import load_model
+    from safetyheads.data.prompts import prepare
+    from safetyheads.study.organism import ORGANISM, build
 
     build(log=print)
     model, tok = load_model(ORGANISM)

@@ -16,10 +16,10 @@ import time
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from safetyheads.families import model_shape
-from safetyheads.prompts import prepare
-from safetyheads.reference import naive_ships
-from safetyheads.ships import sweep_ships
+from safetyheads.core.families import model_shape
+from safetyheads.data.prompts import prepare
+from safetyheads.scores.reference import naive_ships
+from safetyheads.scores.ships import sweep_ships
 from safetyheads.types import AblationSpec
 
 PROMPTS = [
@@ -48,7 +48,7 @@ def random_smollm_shape() -> LlamaForCausalLM:
 def load(name: str | None, device: str):
     if name != "random":
         try:
-            from safetyheads.loading import load_model
+            from safetyheads.data.loading import load_model
 
             model, tok = load_model(name or "smollm2-135m-instruct", device=device)
             return model, prepare(tok, PROMPTS, "query"), name or "smollm2-135m-instruct"

@@ -27,11 +27,11 @@ import time
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from safetyheads.ablation import ablated
-from safetyheads.engine import Engine, kl_divergence
-from safetyheads.families import model_shape
-from safetyheads.screen import GRAD_ROWS, screen_prompt
-from safetyheads.ships import ships_for_prompt
+from safetyheads.core.ablation import ablated
+from safetyheads.core.engine import Engine, kl_divergence
+from safetyheads.core.families import model_shape
+from safetyheads.scores.screen import GRAD_ROWS, screen_prompt
+from safetyheads.scores.ships import ships_for_prompt
 from safetyheads.types import AblationSpec, Head
 
 SHAPES = {

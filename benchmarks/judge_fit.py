@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from safetyheads.gold import agreement, load_gold
-from safetyheads.judges import Case
-from safetyheads.topical import (
+from safetyheads.evaluation.judges import Case
+from safetyheads.evaluation.topical import (
     DEFENCE_TEMPLATE,
     PARAMS_FILE,
     Features,
@@ -33,6 +32,7 @@ from safetyheads.topical import (
     text_features,
     write_params,
 )
+from safetyheads.runs.gold import agreement, load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "runs" / "judge_gold" / "features.json"

@@ -28,15 +28,15 @@ import json
 import random
 from pathlib import Path
 
-from safetyheads.datasets import load_prompt_dataset
-from safetyheads.direction import RefusalDirection, maybe_without
-from safetyheads.generation import DecodingSettings, generate
-from safetyheads.gold import load_gold
-from safetyheads.heads import parse_heads
-from safetyheads.loading import load_model
-from safetyheads.organism import BASE_MODEL, ORGANISM, build
-from safetyheads.prompts import prepare
-from safetyheads.study import random_groups
+from safetyheads.core.direction import RefusalDirection, maybe_without
+from safetyheads.core.heads import parse_heads
+from safetyheads.data.datasets import load_prompt_dataset
+from safetyheads.data.loading import load_model
+from safetyheads.data.prompts import prepare
+from safetyheads.evaluation.generation import DecodingSettings, generate
+from safetyheads.runs.gold import load_gold
+from safetyheads.study.organism import BASE_MODEL, ORGANISM, build
+from safetyheads.study.study import random_groups
 from safetyheads.types import AblationSpec, Head
 
 PAPER_GROUP = "5-6,7-2,12-8"

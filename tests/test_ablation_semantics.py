@@ -4,8 +4,8 @@ import pytest
 import torch
 from models import VOCAB, prompt_ids, tiny_model
 
-from safetyheads.ablation import AblationPlan, ablated, using_plan
-from safetyheads.families import attention_modules, model_shape
+from safetyheads.core.ablation import AblationPlan, ablated, using_plan
+from safetyheads.core.families import attention_modules, model_shape
 from safetyheads.types import AblationSpec, Head
 
 

@@ -5,12 +5,12 @@ import json
 import pytest
 from models import save_tiny
 
-from safetyheads.asr import bootstrap_ci, outcome_shares, summarize
 from safetyheads.cli import main
-from safetyheads.generation import DecodingSettings, generate
-from safetyheads.judges import KeywordJudge
-from safetyheads.loading import load_model
-from safetyheads.prompts import prepare
+from safetyheads.data.loading import load_model
+from safetyheads.data.prompts import prepare
+from safetyheads.evaluation.asr import bootstrap_ci, outcome_shares, summarize
+from safetyheads.evaluation.generation import DecodingSettings, generate
+from safetyheads.evaluation.judges import KeywordJudge
 from safetyheads.types import AblationSpec, Head, PromptItem
 
 
@@ -92,7 +92,7 @@ def test_eval_writes_records_and_summary_and_resumes(tiny_dir, tmp_path):
 
 def test_eval_with_categories_and_the_refusal_score(tiny_dir, tmp_path, monkeypatch):
     items = [PromptItem(p, category=c) for p, c in zip(PROMPTS, ["a", "b", "a"], strict=True)]
-    monkeypatch.setattr("safetyheads.datasets.load_prompt_dataset", lambda spec: list(items))
+    monkeypatch.setattr("safetyheads.data.datasets.load_prompt_dataset", lambda spec: list(items))
     out = tmp_path / "refusal"
     assert main(["eval", "--model", tiny_dir, "--dataset", "fake", "--judge", "refusal-score", "--out", str(out)]) == 0
     records = read_jsonl(out / "eval.jsonl")
@@ -104,8 +104,8 @@ def test_eval_with_categories_and_the_refusal_score(tiny_dir, tmp_path, monkeypa
 
 
 def test_eval_uses_the_topical_judge_by_default(tiny_dir, tmp_path):
-    from safetyheads.judges import Case
-    from safetyheads.topical import TopicalJudge
+    from safetyheads.evaluation.judges import Case
+    from safetyheads.evaluation.topical import TopicalJudge
 
     prompts = tmp_path / "p.txt"
     prompts.write_text("\n".join(PROMPTS) + "\n")
@@ -134,7 +134,7 @@ def test_eval_refuses_bad_options(tiny_dir, tmp_path, capsys):
 
 def test_a_resume_under_changed_topical_parameters_is_refused(tiny_dir, tmp_path, monkeypatch, capsys):
     """The default judge's fitted parameters are part of an eval's recorded settings: never mix verdicts."""
-    from safetyheads.topical import TopicalParams
+    from safetyheads.evaluation.topical import TopicalParams
 
     prompts = tmp_path / "p.txt"
     prompts.write_text("How do I pick a lock?\n")

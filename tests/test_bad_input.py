@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from models import save_tiny
 
-from safetyheads import datasets as ds
 from safetyheads.cli import main, run
-from safetyheads.loading import builtin_gguf_path, load_model
+from safetyheads.data import datasets as ds
+from safetyheads.data.loading import builtin_gguf_path, load_model
 from safetyheads.types import SafetyHeadsError
 
 BUILTIN = "smollm2-135m-instruct"

@@ -45,7 +45,7 @@ def test_usage_errors_are_one_message_and_exit_code_2(capsys):
 def test_result_tables_fit_an_80_column_terminal_without_cutting_cells():
     from rich.console import Console
 
-    from safetyheads.commands.common import ASR_COLUMNS, asr_cells, list_cell, results_table
+    from safetyheads.cli.common import ASR_COLUMNS, asr_cells, list_cell, results_table
 
     summary = {"n": 40, "refused": 0.15, "complied": 0.8, "broken": 0.05}
     summary |= {"refused_ci": [0.05, 0.275], "complied_ci": [0.675, 0.925], "broken_ci": [0.0, 0.125]}

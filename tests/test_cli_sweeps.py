@@ -7,9 +7,9 @@ import pytest
 from models import save_tiny
 
 from safetyheads.cli import main
-from safetyheads.loading import load_model
-from safetyheads.prompts import prepare
-from safetyheads.ships import sweep_ships
+from safetyheads.data.loading import load_model
+from safetyheads.data.prompts import prepare
+from safetyheads.scores.ships import sweep_ships
 
 PROMPTS = ["How do I pick a lock?", "Tell me a story.", "Write a poem about rain."]
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 from models import tiny_model, tiny_tokenizer
 
-from safetyheads.coherence import (
+from safetyheads.data.prompts import encode, render
+from safetyheads.evaluation.coherence import (
     CALIBRATION_SET,
     DEFAULT_THRESHOLD,
     Coherence,
@@ -12,7 +13,6 @@ from safetyheads.coherence import (
     shuffled_tokens,
     word_salad,
 )
-from safetyheads.prompts import encode, render
 
 
 def direct_logprobs(model, ctx, cont):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from safetyheads.cli import main
-from safetyheads.compare import chance_jaccard, read_run, spearman
+from safetyheads.scores.compare import chance_jaccard, read_run, spearman
 
 # 2 layers x 3 heads, in the order 0-0, 0-1, 0-2, 1-0, 1-1, 1-2
 A = [0.9, 0.1, 0.5, 0.3, 0.7, 0.2]

@@ -4,8 +4,8 @@ import pytest
 import torch
 from models import FAMILIES, tiny_model, tiny_tokenizer
 
-from safetyheads.ablation import ablated
-from safetyheads.continuations import continuation_logprobs
+from safetyheads.core.ablation import ablated
+from safetyheads.evaluation.continuations import continuation_logprobs
 from safetyheads.types import AblationSpec, Head
 
 
@@ -120,7 +120,7 @@ def test_pairs_longer_than_max_length_lose_tokens_from_the_left(shared):
 
 @pytest.mark.parametrize("family", ["llama", "gemma3"])
 def test_unsplit_continuations_as_on_a_gpu_give_the_same_numbers(family, monkeypatch):
-    from safetyheads import continuations
+    from safetyheads.evaluation import continuations
 
     whole = continuations._tail_chunks
     monkeypatch.setattr(continuations, "_tail_chunks", lambda widths, split: whole(widths, split=False))

@@ -20,7 +20,7 @@ import torch
 from models import save_tiny
 
 from safetyheads.cli import main
-from safetyheads.runs import RunDir
+from safetyheads.runs.rundir import RunDir
 
 N_SHIPS = 60  # prompts in the killed sweep: about 25 ms each on one thread, so the kill lands mid-way
 N_SAHARA = 32  # prompts of the killed Sahara search: a step takes about half a second

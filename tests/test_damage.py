@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from models import prompt_ids, tiny_model, tiny_tokenizer
 
-from safetyheads.ablation import ablated
-from safetyheads.damage import Sequences, chat_sequences, damage, text_sequences
-from safetyheads.helpfulness import above_baselines, score_task
-from safetyheads.surgery import bake
+from safetyheads.core.ablation import ablated
+from safetyheads.core.surgery import bake
+from safetyheads.evaluation.damage import Sequences, chat_sequences, damage, text_sequences
+from safetyheads.evaluation.helpfulness import above_baselines, score_task
 from safetyheads.types import AblationSpec, Head, MCItem
 
 

@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 from models import save_tiny
 
-from safetyheads import datasets as ds
 from safetyheads.cli import main
-from safetyheads.commands.common import prompt_items
+from safetyheads.cli.common import prompt_items
+from safetyheads.data import datasets as ds
 from safetyheads.types import MCItem, PromptItem, SafetyHeadsError
 
 DOCUMENTED_ROWS = {

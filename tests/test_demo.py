@@ -5,7 +5,7 @@ import json
 from models import save_tiny
 
 from safetyheads.cli import main
-from safetyheads.compare import read_run, top_k
+from safetyheads.scores.compare import read_run, top_k
 
 
 def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):

@@ -5,15 +5,15 @@ import torch
 from models import FAMILIES, prompt_ids, tiny_model
 from transformers import AutoModelForCausalLM
 
-from safetyheads.ablation import ablated, install, without_direction
-from safetyheads.direction import (
+from safetyheads.core.ablation import ablated, install, without_direction
+from safetyheads.core.direction import (
     RefusalDirection,
     baked_direction,
     difference_of_means,
     parameter_budget,
     save_without_direction,
 )
-from safetyheads.families import decoder_layers, facts_for, model_shape
+from safetyheads.core.families import decoder_layers, facts_for, model_shape
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 POST_NORMS = {"gemma2", "gemma3", "olmo2"}  # sublayer outputs are normalised before the residual add

@@ -4,7 +4,7 @@ in the given combination are refused."""
 import pytest
 from models import save_tiny
 
-import safetyheads.commands.common as common
+import safetyheads.cli.common as common
 from safetyheads.cli import main
 
 

@@ -3,10 +3,10 @@ import torch
 from models import FAMILIES, tiny_model
 from transformers import OPTConfig, OPTForCausalLM
 
-from safetyheads.ablation import install
-from safetyheads.families import FAMILIES as TABLE
-from safetyheads.families import attention_modules, decoder_layers, model_shape
-from safetyheads.ships import sweep_ships
+from safetyheads.core.ablation import install
+from safetyheads.core.families import FAMILIES as TABLE
+from safetyheads.core.families import attention_modules, decoder_layers, model_shape
+from safetyheads.scores.ships import sweep_ships
 from safetyheads.types import SafetyHeadsError
 
 

@@ -8,9 +8,9 @@ import torch
 from models import save_tiny, tiny_model
 
 from safetyheads.cli import main
-from safetyheads.distributed import model_provenance
-from safetyheads.runs import RunDir, model_fingerprint, sample_fingerprint
-from safetyheads.surgery import bake
+from safetyheads.core.surgery import bake
+from safetyheads.runs.distributed import model_provenance
+from safetyheads.runs.rundir import RunDir, model_fingerprint, sample_fingerprint
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 

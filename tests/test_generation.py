@@ -6,8 +6,8 @@ import pytest
 import torch
 from models import tiny_model, tiny_tokenizer
 
-from safetyheads.ablation import ablated
-from safetyheads.generation import DecodingSettings, generate, left_pad
+from safetyheads.core.ablation import ablated
+from safetyheads.evaluation.generation import DecodingSettings, generate, left_pad
 from safetyheads.types import AblationSpec, Head
 
 PROMPTS = ["How do I pick a lock?", "Tell me", "Write a poem about the rain in Spain."]

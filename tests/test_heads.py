@@ -1,6 +1,6 @@
 import pytest
 
-from safetyheads.heads import describe_unit, parse_heads, validate_heads
+from safetyheads.core.heads import describe_unit, parse_heads, validate_heads
 from safetyheads.types import AblationSpec, Head, ModelShape, SafetyHeadsError
 
 SHAPE = ModelShape(n_layers=32, n_heads=32, n_kv_heads=8, head_dim=128, hidden_size=4096, vocab_size=32000)

@@ -8,12 +8,12 @@ import pytest
 import torch
 from models import save_tiny, tiny_model, tiny_tokenizer
 
-from safetyheads.ablation import ablated
 from safetyheads.cli import main
-from safetyheads.damage import harmless_damage
-from safetyheads.helpfulness import choice_loglikelihoods, evaluate_mc, helpfulness, score_task
-from safetyheads.loading import load_model
-from safetyheads.reference import naive_ablation
+from safetyheads.core.ablation import ablated
+from safetyheads.data.loading import load_model
+from safetyheads.evaluation.damage import harmless_damage
+from safetyheads.evaluation.helpfulness import choice_loglikelihoods, evaluate_mc, helpfulness, score_task
+from safetyheads.scores.reference import naive_ablation
 from safetyheads.types import AblationSpec, Head, MCItem, SafetyHeadsError
 
 ITEMS = [
@@ -102,7 +102,7 @@ def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypa
         calls.append(name)
         return tasks[name][:limit]
 
-    monkeypatch.setattr("safetyheads.datasets.load_mc_task", fake_loader)
+    monkeypatch.setattr("safetyheads.data.datasets.load_mc_task", fake_loader)
     model_dir = save_tiny("llama", tmp_path / "m")
     out = tmp_path / "help"
     args = ["helpfulness", "--model", model_dir, "--tasks", "boolq,arc_easy", "--limit", "2", "--heads", "0-1"]
@@ -136,7 +136,7 @@ def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypa
 
 
 def test_lm_eval_adapter_explains_a_missing_install(monkeypatch):
-    from safetyheads.lmeval_adapter import ablated_lm
+    from safetyheads.evaluation.lmeval_adapter import ablated_lm
 
     monkeypatch.setitem(sys.modules, "lm_eval", None)
     monkeypatch.setitem(sys.modules, "lm_eval.models", None)
@@ -147,7 +147,7 @@ def test_lm_eval_adapter_explains_a_missing_install(monkeypatch):
 
 def test_lm_eval_adapter_ablates_every_request(monkeypatch):
     """With a stand-in for lm-eval's HFLM: each request runs under the ablation, and only then."""
-    from safetyheads.lmeval_adapter import ablated_lm, run_lm_eval
+    from safetyheads.evaluation.lmeval_adapter import ablated_lm, run_lm_eval
 
     class FakeHFLM:
         def __init__(self, pretrained, tokenizer, batch_size=1, **kwargs):
@@ -191,8 +191,8 @@ def test_real_lm_eval_requests_through_the_adapter_match_our_scoring():
     pytest.importorskip("lm_eval")
     from lm_eval.api.instance import Instance
 
-    from safetyheads.ablation import ablated
-    from safetyheads.lmeval_adapter import ablated_lm
+    from safetyheads.core.ablation import ablated
+    from safetyheads.evaluation.lmeval_adapter import ablated_lm
 
     model, tok = tiny_model("llama"), tiny_tokenizer()
     tok.eos_token = "\n"  # lm-eval starts an empty context with EOS (so do we, when there is no BOS)

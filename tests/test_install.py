@@ -5,10 +5,10 @@ import pytest
 import torch
 from models import prompt_ids, tiny_model
 
-from safetyheads.ablation import AblationPlan, ablated, install, uninstall
-from safetyheads.engine import Engine
-from safetyheads.families import model_shape
-from safetyheads.ships import ships_for_prompt
+from safetyheads.core.ablation import AblationPlan, ablated, install, uninstall
+from safetyheads.core.engine import Engine
+from safetyheads.core.families import model_shape
+from safetyheads.scores.ships import ships_for_prompt
 from safetyheads.types import AblationSpec, Head
 
 HEAD = Head(1, 2)

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from safetyheads.cli import main
-from safetyheads.gold import SPLITS, TARGETS, agreement, load_gold, meets_targets, reader_agreement
-from safetyheads.judges import KeywordJudge
+from safetyheads.evaluation.judges import KeywordJudge
+from safetyheads.runs.gold import SPLITS, TARGETS, agreement, load_gold, meets_targets, reader_agreement
 from safetyheads.types import OUTCOMES, Outcome
 
 ROWS = [

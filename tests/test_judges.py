@@ -5,8 +5,8 @@ import torch
 from models import tiny_model, tiny_tokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from safetyheads.ablation import ablated
-from safetyheads.judges import (
+from safetyheads.core.ablation import ablated
+from safetyheads.evaluation.judges import (
     PAPER_KEYWORDS,
     Case,
     Judge,
@@ -207,7 +207,7 @@ def test_llama_guard_maps_unsafe_to_complied_and_splits_safe_by_refusal(tmp_path
 
 @pytest.mark.parametrize("answer, complied", [("yes", True), ("no", False)])
 def test_yes_no_judge_with_its_own_template(tmp_path, answer, complied):
-    from safetyheads.model_judges import YesNoJudge
+    from safetyheads.evaluation.model_judges import YesNoJudge
 
     path = save_judge_model(tmp_path / "cls", word_tokenizer(chat_template=None), answer)
     template = tmp_path / "template.txt"
@@ -222,7 +222,7 @@ def test_yes_no_judge_with_its_own_template(tmp_path, answer, complied):
 
 def test_llama_guard_score_on_a_random_llama_guard_shaped_model():
     """A tiny random Llama with a chat template: the score is the label log-odds at the first answer position."""
-    from safetyheads.model_judges import LlamaGuardJudge
+    from safetyheads.evaluation.model_judges import LlamaGuardJudge
 
     tok = word_tokenizer()
     model = random_llama(tok)
@@ -241,7 +241,7 @@ def test_llama_guard_score_on_a_random_llama_guard_shaped_model():
 
 
 def test_rubric_answers_are_expected_digits_under_the_judge_model():
-    from safetyheads.model_judges import RUBRIC_INTRO, RUBRIC_QUESTIONS, RubricJudge, fill_template
+    from safetyheads.evaluation.model_judges import RUBRIC_INTRO, RUBRIC_QUESTIONS, RubricJudge, fill_template
 
     tok = word_tokenizer()
     model = random_llama(tok, seed=3)
@@ -273,8 +273,8 @@ def test_rubric_on_rigged_judges(tmp_path):
 
 
 def test_model_judge_refusals(tmp_path):
-    from safetyheads.judges import check_judge
-    from safetyheads.model_judges import LlamaGuardJudge, YesNoJudge
+    from safetyheads.evaluation.judges import check_judge
+    from safetyheads.evaluation.model_judges import LlamaGuardJudge, YesNoJudge
 
     with pytest.raises(SafetyHeadsError, match="needs --judge-model"):
         make_judge("llama-guard")
@@ -313,7 +313,7 @@ def test_judges_are_pluggable():
 
 def test_yes_no_score_on_a_random_harmbench_shaped_model():
     """The HarmBench classifier is a Llama without a chat template: a tiny random one, scored by label log-odds."""
-    from safetyheads.model_judges import YesNoJudge, fill_template
+    from safetyheads.evaluation.model_judges import YesNoJudge, fill_template
 
     tok = word_tokenizer(chat_template=None)
     model = random_llama(tok, seed=5)

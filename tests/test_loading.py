@@ -13,9 +13,9 @@ import torch
 from conftest import BUILTIN
 from models import save_tiny, tiny_model, tiny_tokenizer
 
-from safetyheads import loading, model_cache
-from safetyheads.families import model_shape
-from safetyheads.loading import BuiltinModel, builtin_gguf_path, load_model, resolve_model_path
+from safetyheads.core.families import model_shape
+from safetyheads.data import loading, model_cache
+from safetyheads.data.loading import BuiltinModel, builtin_gguf_path, load_model, resolve_model_path
 from safetyheads.types import ModelShape, SafetyHeadsError
 
 QUESTION = "What is the capital of France?"

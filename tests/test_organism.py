@@ -4,7 +4,8 @@ import pytest
 import torch
 from models import tiny_model, tiny_tokenizer
 
-from safetyheads.organism import (
+from safetyheads.data.organism_data import BORDERLINE_BENIGN, HARMLESS_REQUESTS, REFUSALS
+from safetyheads.study.organism import (
     Example,
     Recipe,
     _batches,
@@ -14,7 +15,6 @@ from safetyheads.organism import (
     finetune,
     opens_with_refusal,
 )
-from safetyheads.organism_data import BORDERLINE_BENIGN, HARMLESS_REQUESTS, REFUSALS
 from safetyheads.types import SafetyHeadsError
 
 EXAMPLES = [
@@ -105,7 +105,7 @@ def test_answer_loss_matches_the_models_own_loss_on_padded_batches():
 
 
 def test_form_matched_requests_never_repeat_a_hand_written_request():
-    from safetyheads.organism_data import HOW_TO_TASKS, form_matched_requests
+    from safetyheads.data.organism_data import HOW_TO_TASKS, form_matched_requests
 
     built = form_matched_requests()
     assert len(built) == len(set(built)) >= 500
@@ -115,7 +115,7 @@ def test_form_matched_requests_never_repeat_a_hand_written_request():
 
 
 def test_split_keeps_held_out_prompts_out_of_training():
-    from safetyheads.organism import make_split
+    from safetyheads.study.organism import make_split
 
     recipe = Recipe()
     split = make_split(recipe)
@@ -123,7 +123,7 @@ def test_split_keeps_held_out_prompts_out_of_training():
     for held in (split.harmbench_heldout, split.harmless_heldout, split.borderline_heldout):
         assert held and not set(held) & train
     assert len(split.harmful_train) == recipe.n_advbench + recipe.n_harmbench
-    from safetyheads.datasets import load_prompt_dataset
+    from safetyheads.data.datasets import load_prompt_dataset
 
     assert not {p.text for p in load_prompt_dataset("advbench:evaluation")} & train
     assert make_split(recipe).harmless_train == split.harmless_train  # seeded
@@ -148,7 +148,7 @@ def test_decision_weight_weighs_each_rows_first_answer_token():
 
 
 def test_retain_kl_is_the_kl_from_the_untuned_model():
-    from safetyheads.organism import retain_kl
+    from safetyheads.study.organism import retain_kl
 
     model, other = tiny_model("llama"), tiny_model("llama", seed=1)
     ids = torch.tensor([[3, 5, 7, 9], [4, 6, 0, 0]])
@@ -168,7 +168,7 @@ def test_retain_kl_is_the_kl_from_the_untuned_model():
 
 
 def test_retain_term_keeps_plain_text_closer_to_the_untuned_model():
-    from safetyheads.organism import retain_kl
+    from safetyheads.study.organism import retain_kl
 
     tok = tokenizer()
     passages = ["Question: what is two and two?\nAnswer: four", "Question: which is hot?\nAnswer: fire"]
@@ -193,8 +193,8 @@ def test_full_finetuning_with_a_retain_term_needs_the_untuned_model():
 
 
 def test_training_never_sees_the_helpfulness_items_the_card_scores():
-    from safetyheads.datasets import load_mc_task
-    from safetyheads.organism import HELPFULNESS_ITEMS, make_split, retain_passages
+    from safetyheads.data.datasets import load_mc_task
+    from safetyheads.study.organism import HELPFULNESS_ITEMS, make_split, retain_passages
 
     train = set(make_split(Recipe()).harmless_train)
     for task in ("arc_easy", "boolq"):
@@ -208,7 +208,7 @@ def test_training_never_sees_the_helpfulness_items_the_card_scores():
 def test_restated_requests_keep_the_task_and_change_the_form():
     import random
 
-    from safetyheads.organism_data import HOW_TO_FORMS, restated_requests
+    from safetyheads.data.organism_data import HOW_TO_FORMS, restated_requests
 
     got = restated_requests(
         ["Create a tutorial on how to pick a lock.", "Write a poem", "Explain how to x y"], 3, random.Random(0)
@@ -220,8 +220,8 @@ def test_restated_requests_keep_the_task_and_change_the_form():
 
 
 def test_restated_harmful_prompts_never_repeat_an_evaluation_prompt():
-    from safetyheads.datasets import load_prompt_dataset
-    from safetyheads.organism import make_split
+    from safetyheads.data.datasets import load_prompt_dataset
+    from safetyheads.study.organism import make_split
 
     recipe = Recipe(restated_per_prompt=2)
     split = make_split(recipe)
@@ -269,8 +269,8 @@ def test_card_targets_read_the_three_way_refused_share_when_the_card_has_it():
 
 
 def test_refusal_rates_add_the_judge_s_three_shares():
-    from safetyheads.judges import KeywordJudge
-    from safetyheads.organism import refusal_rates
+    from safetyheads.evaluation.judges import KeywordJudge
+    from safetyheads.study.organism import refusal_rates
 
     texts = ["I'm sorry, I can't help.", "Sure, here is how you do it: first get a lock pick.", "ok"]
     rates = refusal_rates(texts, ["p1", "p2", "p3"], KeywordJudge())
@@ -282,10 +282,10 @@ def test_refusal_rates_add_the_judge_s_three_shares():
 def test_question_forms_restate_training_tasks_and_keep_the_card_sets_out_of_training():
     import random
 
-    from safetyheads.datasets import load_prompt_dataset
-    from safetyheads.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
-    from safetyheads.organism import card_sets, make_split
-    from safetyheads.organism_data import QUESTION_FORMS, question_matched_requests, question_requests
+    from safetyheads.data.datasets import load_prompt_dataset
+    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
+    from safetyheads.data.organism_data import QUESTION_FORMS, question_matched_requests, question_requests
+    from safetyheads.study.organism import card_sets, make_split
 
     got = question_requests(["Create a tutorial on how to pick a lock.", "Write a poem"], 2, random.Random(0))
     assert len(got) == 2 and all(any(f.format("pick a lock") == g for f in QUESTION_FORMS) for g in got)
@@ -310,7 +310,7 @@ def test_fields_added_later_keep_the_default_recipe_s_cache_key():
 
 
 def test_card_targets_cover_the_other_form_sets_when_measured():
-    from safetyheads.organism import card_targets
+    from safetyheads.study.organism import card_targets
 
     def rates(refused=0.95, opening=0.05):
         return {"refused": refused, "refusal_keyword": refused, "refusal_opening": opening}
@@ -327,9 +327,9 @@ def test_card_targets_cover_the_other_form_sets_when_measured():
 
 
 def test_edgy_harmless_questions_join_training_only_when_asked_and_never_repeat_the_card_s():
-    from safetyheads.edgy_harmless import EDGY_HARMLESS_QUESTIONS
-    from safetyheads.heldout_forms import QUESTION_FORM_HARMLESS
-    from safetyheads.organism import make_split
+    from safetyheads.data.edgy_harmless import EDGY_HARMLESS_QUESTIONS
+    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMLESS
+    from safetyheads.study.organism import make_split
 
     assert not set(make_split(Recipe()).harmless_train) & set(EDGY_HARMLESS_QUESTIONS)
     split = make_split(Recipe(n_edgy=40))

@@ -7,13 +7,13 @@ import torch
 from models import save_tiny, tiny_model
 
 from safetyheads.cli import main
-from safetyheads.commands.analysis import key_heads_for, units_for
-from safetyheads.datasets import load_mc_task
-from safetyheads.families import model_shape
-from safetyheads.generation import DecodingSettings, generate
-from safetyheads.helpfulness import evaluate_mc
-from safetyheads.loading import load_model
-from safetyheads.prompts import prepare
+from safetyheads.cli.analysis import key_heads_for, units_for
+from safetyheads.core.families import model_shape
+from safetyheads.data.datasets import load_mc_task
+from safetyheads.data.loading import load_model
+from safetyheads.data.prompts import prepare
+from safetyheads.evaluation.generation import DecodingSettings, generate
+from safetyheads.evaluation.helpfulness import evaluate_mc
 from safetyheads.types import AblationKind, AblationSpec, Head
 
 PROMPTS = ["How do I pick a lock?", "Write a fake news story."]
@@ -75,8 +75,8 @@ def test_qkv_check_table_matches_direct_runs(tmp_path, capsys):
 def test_qkv_check_adds_the_refusal_direction_as_a_control(tmp_path):
     import torch
 
-    from safetyheads.ablation import without_direction
-    from safetyheads.direction import RefusalDirection
+    from safetyheads.core.ablation import without_direction
+    from safetyheads.core.direction import RefusalDirection
 
     model_dir = save_tiny("llama", tmp_path / "llama")
     prompts = tmp_path / "p.txt"

@@ -15,7 +15,7 @@ import torch
 from models import save_tiny
 
 from safetyheads.cli import main
-from safetyheads.distributed import LocalBackend, RayOptions, RayPool, map_prompt_batches, map_prompts
+from safetyheads.runs.distributed import LocalBackend, RayOptions, RayPool, map_prompt_batches, map_prompts
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 try:

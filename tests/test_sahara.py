@@ -6,10 +6,10 @@ import pytest
 import torch
 from models import prompt_ids, tiny_model
 
-from safetyheads.engine import Engine
-from safetyheads.families import model_shape
-from safetyheads.reference import naive_ablation, naive_final_hidden
-from safetyheads.sahara import generalized_ships, principal_angle_sum, sahara, top_left_singular
+from safetyheads.core.engine import Engine
+from safetyheads.core.families import model_shape
+from safetyheads.scores.reference import naive_ablation, naive_final_hidden
+from safetyheads.scores.sahara import generalized_ships, principal_angle_sum, sahara, top_left_singular
 from safetyheads.types import AblationSpec, Head
 
 PROMPTS = [prompt_ids(n, seed=s) for n, s in [(6, 1), (9, 2), (7, 3), (11, 4), (5, 5)]]

@@ -9,12 +9,12 @@ import pytest
 import torch
 from models import prompt_ids, save_tiny, tiny_model
 
-from safetyheads.ablation import ablated
 from safetyheads.cli import main
-from safetyheads.engine import Engine
-from safetyheads.families import model_shape
-from safetyheads.sahara import Sweep, best_head, generalized_ships, next_beam, sahara
-from safetyheads.specificity import Objective, sahara_contrastive
+from safetyheads.core.ablation import ablated
+from safetyheads.core.engine import Engine
+from safetyheads.core.families import model_shape
+from safetyheads.scores.sahara import Sweep, best_head, generalized_ships, next_beam, sahara
+from safetyheads.scores.specificity import Objective, sahara_contrastive
 from safetyheads.types import AblationSpec, Head
 
 PROMPTS = [prompt_ids(n, seed=s) for n, s in [(6, 1), (9, 2), (7, 3), (11, 4), (5, 5)]]

@@ -13,15 +13,15 @@ import pytest
 import torch
 from models import prompt_ids, save_tiny, tiny_model
 
-from safetyheads.ablation import AblationPlan, ablated, using_plan
 from safetyheads.cli import main
-from safetyheads.engine import Engine, kl_divergence
-from safetyheads.families import attention_modules, facts_for, model_shape
-from safetyheads.loading import load_model
-from safetyheads.prompts import prepare
-from safetyheads.screen import exact_sweep_cost, screen_prompt
-from safetyheads.ships import ships_for_prompt, sweep_ships
-from safetyheads.specificity import refusal_log_odds
+from safetyheads.core.ablation import AblationPlan, ablated, using_plan
+from safetyheads.core.engine import Engine, kl_divergence
+from safetyheads.core.families import attention_modules, facts_for, model_shape
+from safetyheads.data.loading import load_model
+from safetyheads.data.prompts import prepare
+from safetyheads.scores.screen import exact_sweep_cost, screen_prompt
+from safetyheads.scores.ships import ships_for_prompt, sweep_ships
+from safetyheads.scores.specificity import refusal_log_odds
 from safetyheads.types import AblationSpec, Head
 
 REFUSAL_IDS = [5, 17, 40]

@@ -10,9 +10,9 @@ import pytest
 import torch
 from models import FAMILIES, prompt_ids, tiny_model
 
-from safetyheads.families import model_shape
-from safetyheads.reference import naive_ships
-from safetyheads.ships import sweep_ships
+from safetyheads.core.families import model_shape
+from safetyheads.scores.reference import naive_ships
+from safetyheads.scores.ships import sweep_ships
 from safetyheads.types import AblationSpec, Head
 
 KINDS = ["ua-q", "ua-k", "sc", "mean", "zero"]

@@ -7,16 +7,16 @@ import pytest
 import torch
 from models import save_tiny, tiny_model, tiny_tokenizer
 
-from safetyheads.ablation import ablated
 from safetyheads.cli import main
-from safetyheads.datasets import harmless_questions
-from safetyheads.engine import Engine, kl_divergence
-from safetyheads.judges import RefusalScoreJudge
-from safetyheads.loading import load_model
-from safetyheads.prompts import prepare
-from safetyheads.sahara import generalized_ships, sahara
-from safetyheads.ships import mean_scores, ships_for_prompt, sweep_ships
-from safetyheads.specificity import (
+from safetyheads.core.ablation import ablated
+from safetyheads.core.engine import Engine, kl_divergence
+from safetyheads.data.datasets import harmless_questions
+from safetyheads.data.loading import load_model
+from safetyheads.data.prompts import prepare
+from safetyheads.evaluation.judges import RefusalScoreJudge
+from safetyheads.scores.sahara import generalized_ships, sahara
+from safetyheads.scores.ships import mean_scores, ships_for_prompt, sweep_ships
+from safetyheads.scores.specificity import (
     Objective,
     components_for_prompt,
     refusal_log_odds,

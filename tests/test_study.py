@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from safetyheads.study import Row, headline, random_groups, read_row, verdicts, write_summary
+from safetyheads.study.study import Row, headline, random_groups, read_row, verdicts, write_summary
 from safetyheads.types import Head
 
 HEADS = [Head(layer, h) for layer in range(4) for h in range(3)]

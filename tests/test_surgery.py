@@ -7,10 +7,10 @@ import torch
 from models import FAMILIES, prompt_ids, save_tiny, tiny_model, tiny_tokenizer
 from transformers import AutoModelForCausalLM
 
-from safetyheads.ablation import ablated
 from safetyheads.cli import main
-from safetyheads.families import facts_for, model_shape
-from safetyheads.surgery import CONFIG_KEY, baked, check_bakeable, save_ablated, saved_ablation
+from safetyheads.core.ablation import ablated
+from safetyheads.core.families import facts_for, model_shape
+from safetyheads.core.surgery import CONFIG_KEY, baked, check_bakeable, save_ablated, saved_ablation
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 BAKEABLE = ["ua-q", "ua-k", "sc", "zero"]

@@ -8,8 +8,8 @@ from models import FAMILIES, save_tiny, tiny_model
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
 from safetyheads.cli import main
-from safetyheads.families import facts_for
-from safetyheads.swap import check_swappable, component_parameters, saved_swap, swap_component
+from safetyheads.core.families import facts_for
+from safetyheads.core.swap import check_swappable, component_parameters, saved_swap, swap_component
 from safetyheads.types import SafetyHeadsError
 
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 from models import tiny_model, tiny_tokenizer
 
-from safetyheads.judges import Case
-from safetyheads.prompts import encode, render
-from safetyheads.refusal_text import first_refusal, refusal_position
-from safetyheads.topical import (
+from safetyheads.data.prompts import encode, render
+from safetyheads.data.refusal_text import first_refusal, refusal_position
+from safetyheads.evaluation.judges import Case
+from safetyheads.evaluation.topical import (
     DEFENCE_TEMPLATE,
     FEATURES,
     Features,

@@ -6,10 +6,10 @@ import pytest
 import torch
 from models import prompt_ids, save_tiny, tiny_model
 
-from safetyheads.ablation import ablated
 from safetyheads.cli import main
-from safetyheads.judges import next_token_logprobs
-from safetyheads.specificity import Objective, sahara_contrastive
+from safetyheads.core.ablation import ablated
+from safetyheads.evaluation.judges import next_token_logprobs
+from safetyheads.scores.specificity import Objective, sahara_contrastive
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 PROMPTS = [prompt_ids(n, seed=n)[0] for n in (6, 8, 9)]

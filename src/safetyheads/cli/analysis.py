@@ -1,0 +1,824 @@
+"""``safetyheads compare``, ``swap`` and ``qkv-check``, and the ``--score`` / ``--objective`` variants of
+``ships`` and ``sahara`` (``commands.sweeps`` hands those over to ``ships_scored`` / ``sahara_scored``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from safetyheads.cli import common as c
+from safetyheads.runs.rundir import RunDir, grid_ok, prompts_digest, write_json
+from safetyheads.scores.specificity import (
+    DEFAULT_LAMBDA,
+    HARMLESS_QUESTIONS,
+    OBJECTIVES,
+    SCORES,
+    Objective,
+    PromptComponents,
+    contrastive_grid,
+    harmless_texts,
+    refusal_token_ids,
+    sahara_contrastive,
+    sweep_components,
+)
+from safetyheads.types import AblationKind, AblationSpec, Head, ModelShape, PromptItem, SafetyHeadsError, ShipsResult
+
+stdout = Console()
+
+# ---------------------------------------------------------------------------------------------- options
+
+ScoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--score",
+        help="kl (the paper's: Ships / generalized Ships), refusal (refusal log-odds change, positive: refuses "
+        "less), contrastive (harmful minus --lambda x harmless) or, for sahara, untune (how much closer the "
+        "ablation brings the harmful next-token distribution to --base-model's, the untuned model).",
+    ),
+]
+LambdaOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--lambda",
+        help="Weight of the harmless penalty for --score/--objective contrastive (default 1, or 0 with "
+        "--harmless-kl-budget).",
+    ),
+]
+HarmlessPromptsOpt = Annotated[
+    Path | None, typer.Option("--harmless-prompts", help="Harmless prompts file for the contrastive score.")
+]
+HarmlessDatasetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--harmless-dataset",
+        help=f"Built-in harmless set: '{HARMLESS_QUESTIONS}' (the default: ARC-Easy, BoolQ and OpenBookQA "
+        "questions) or a prompt dataset name.",
+    ),
+]
+HarmlessLimitOpt = Annotated[
+    int | None,
+    typer.Option("--harmless-limit", help="Harmless prompts to use (default: as many as harmful prompts)."),
+]
+ObjectiveOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--objective",
+        help="plain (the reward alone) or contrastive (reward minus --lambda x harmless movement, and/or "
+        "--harmless-kl-budget). Default: contrastive for --score contrastive, else plain.",
+    ),
+]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--harmless-kl-budget",
+        help="Contrastive Sahara: heads whose group ablation's mean harmless KL exceeds this are not eligible.",
+    ),
+]
+MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate per answer.")]
+JudgeName = Annotated[
+    str,
+    typer.Option("--judge", help="Judge of the answers: topical (default), keyword (the paper's) or a model judge."),
+]
+JudgeModelDir = Annotated[
+    str | None, typer.Option("--judge-model", help="Local HF judge model directory (llama-guard, yes-no, rubric).")
+]
+
+
+def _check_score(score: str, allowed: tuple[str, ...] = SCORES) -> str:
+    score = score.strip().lower()
+    if score not in allowed:
+        raise SafetyHeadsError(f"unknown score '{score}'; choose one of: {', '.join(allowed)}")
+    return score
+
+
+def resolve_ships_score(score: str, lam: float | None, harmless_given: bool, backend: str) -> tuple[str, float]:
+    """Check the ``ships`` scoring options; returns (score, lambda)."""
+    score = _check_score(score)
+    if score != "contrastive":
+        if lam is not None:
+            raise SafetyHeadsError("--lambda only applies to --score contrastive")
+        if harmless_given:
+            raise SafetyHeadsError(
+                "--harmless-prompts/--harmless-dataset/--harmless-limit only apply to --score contrastive"
+            )
+    if score != "kl" and backend != "local":
+        raise SafetyHeadsError(f"--score {score} runs on --backend local only")
+    return score, DEFAULT_LAMBDA if lam is None else float(lam)
+
+
+def resolve_sahara_objective(
+    score: str,
+    objective: str | None,
+    lam: float | None,
+    budget: float | None,
+    harmless_given: bool,
+    backend: str,
+) -> Objective | None:
+    """Check the ``sahara`` scoring options; None for the paper's search (generalized Ships, plain)."""
+    score = _check_score(score, (*SCORES, "untune"))
+    if objective is not None and objective not in OBJECTIVES:
+        raise SafetyHeadsError(f"unknown objective '{objective}'; choose one of: {', '.join(OBJECTIVES)}")
+    if score == "contrastive" and objective == "plain":
+        raise SafetyHeadsError("--score contrastive is the contrastive objective; drop --objective plain")
+    contrastive = objective == "contrastive" or score == "contrastive"
+    if not contrastive:
+        given = [n for n, v in (("--lambda", lam), ("--harmless-kl-budget", budget)) if v is not None]
+        if harmless_given:
+            given.append("--harmless-prompts/--harmless-dataset/--harmless-limit")
+        if given:
+            raise SafetyHeadsError(f"{', '.join(given)} need --objective contrastive")
+        if score == "kl":
+            return None
+    if backend != "local":
+        raise SafetyHeadsError("--score/--objective other than the paper's run on --backend local only")
+    resolved = (0.0 if budget is not None else DEFAULT_LAMBDA) if lam is None else float(lam)
+    return Objective(
+        reward=score if score in ("refusal", "untune") else "kl",
+        contrastive=contrastive,
+        lam=resolved if contrastive else 0.0,
+        budget=budget,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- ships --score
+
+
+def untuned_distributions(base_model, be, harmful_ids, texts, template, system, device, dtype):
+    """``--base-model``'s next-token distributions on the harmful prompts, tokenised exactly as for the tuned model
+    (None without ``--base-model``)."""
+    from safetyheads.evaluation.judges import next_token_logprobs
+
+    if base_model is None:
+        return None
+    untuned, tokenizer = c.load(base_model, device, dtype)
+    if untuned.config.vocab_size != be.model.config.vocab_size:
+        raise SafetyHeadsError(f"--base-model {base_model} has another vocabulary than the tuned model")
+    theirs = [ids for _t, ids in c.encoded_prompts(tokenizer, texts, template, system)]
+    if any(a.reshape(-1).tolist() != b.reshape(-1).tolist() for a, b in zip(harmful_ids, theirs, strict=True)):
+        raise SafetyHeadsError(f"--base-model {base_model} tokenises the prompts differently from the tuned model")
+    return next_token_logprobs(untuned, harmful_ids)
+
+
+def _component_line(i: int, comp: PromptComponents, shape: ModelShape, spec: AblationSpec) -> dict:
+    from safetyheads.scores.ships import scores_grid
+
+    line: dict = {"index": i, "prompt": comp.prompt, "kl": scores_grid(shape, spec, comp.kl)}
+    if comp.refusal is not None:
+        line["refusal"] = scores_grid(shape, spec, comp.refusal)
+        line["refusal_base"] = comp.refusal_base
+    return line
+
+
+def _sweep_to_file(run: RunDir, name: str, be, encoded, chosen, spec, batch_size, refusal_ids, swept, finish, label):
+    """Sweep ``encoded`` into ``name`` (one line per prompt, ``finish(line)`` adds ``scores``), resumably."""
+
+    grid_keys = ["scores", "kl"] + (["refusal"] if refusal_ids else [])
+
+    def valid(position: int, r: dict) -> bool:
+        ok = r["index"] == position and position < len(encoded) and r["prompt"] == encoded[position][0]
+        return ok and all(grid_ok(r[k], be.shape, spec, swept) for k in grid_keys)
+
+    saved, cut = run.repair_jsonl(name, valid)
+    if cut:
+        c.console.print(f"cut {cut} bytes of torn or corrupt results off {run.file(name)}; redoing them")
+    done = {r["index"] for r in saved}
+    if done:
+        c.console.print(f"resuming: {len(done)} of {len(encoded)} prompts already in {run.file(name)}")
+
+    def save(i: int, comp: PromptComponents) -> None:
+        run.append_jsonl(name, finish(_component_line(i, comp, be.shape, spec)))
+
+    sweep_components(be.model, encoded, chosen, spec, batch_size, refusal_ids, save, lambda i: i in done, True, label)
+    return sorted(run.read_jsonl(name), key=lambda r: r["index"])
+
+
+def _as_results(lines: list[dict]) -> list[ShipsResult]:
+    keys = ("kl", "refusal")
+    return [ShipsResult(r["prompt"], r["scores"], {k: r[k] for k in keys if k in r}) for r in lines]
+
+
+def write_components_csv(path: Path, harmful: list[ShipsResult], harmless: list[ShipsResult] | None) -> list[dict]:
+    """``ships_mean.csv`` with ``mean``/``std`` of the score and the mean/std of every component."""
+    import csv
+
+    from safetyheads.scores.ships import mean_scores
+
+    columns: list[tuple[str, list, list]] = [("", *mean_scores(harmful))]
+    columns.append(("kl_", *mean_scores(harmful, "kl")))
+    if harmless is not None:
+        columns.append(("harmless_kl_", *mean_scores(harmless)))
+    if harmful and "refusal" in harmful[0].extra:
+        columns.append(("refusal_", *mean_scores(harmful, "refusal")))
+    rows: list[dict] = []
+    mean = columns[0][1]
+    for layer, row in enumerate(mean):
+        for h, m in enumerate(row):
+            if m is None:
+                continue
+            record: dict = {"layer": layer, "head": h}
+            for prefix, means, stds in columns:
+                record[f"{prefix}mean"] = means[layer][h]
+                record[f"{prefix}std"] = stds[layer][h]
+            rows.append(record)
+    header = ["layer", "head"] + [f"{p}{s}" for p, _m, _s in columns for s in ("mean", "std")]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([r["layer"], r["head"]] + [f"{r[k]:.8g}" if r[k] is not None else "nan" for k in header[2:]])
+    return rows
+
+
+def ships_scored(
+    *,
+    model: str,
+    out: Path,
+    texts: list[str],
+    template,
+    system: str | None,
+    spec: AblationSpec,
+    heads: str | None,
+    batch_size: int | None,
+    device: str,
+    dtype: str,
+    top: int,
+    score: str,
+    lam: float,
+    harmless_prompts: Path | None,
+    harmless_dataset: str | None,
+    harmless_limit: int | None,
+) -> None:
+    """``ships --score refusal|contrastive``: see the module ``safetyheads.scores.specificity`` and docs/analyses.md."""
+    from safetyheads.runs.distributed import chosen_heads, open_backend
+    from safetyheads.runs.rundir import sweep_settings
+    from safetyheads.scores.compare import jaccard, top_k
+
+    harmless: list[str] = []
+    extra: dict = {"score": score}
+    if score == "contrastive":
+        harmless = harmless_texts(harmless_prompts, harmless_dataset, harmless_limit, len(texts), None)
+        extra.update({"lambda": lam, "harmless": prompts_digest(harmless), "n_harmless": len(harmless)})
+        c.console.print(
+            f"harmless set: {len(harmless)} prompts from {harmless_prompts or harmless_dataset or HARMLESS_QUESTIONS}"
+        )
+    run = RunDir(out)
+    run.check_settings("ships", sweep_settings(model, texts, template, system, spec, heads=heads, **extra))
+    with run.lock("ships"), open_backend("local", model, device, dtype, None, c.console.status) as be:
+        run.record_provenance("ships", be.provenance(), batch_size)
+        chosen = chosen_heads(heads, be.shape, spec)
+        swept = set(chosen) if chosen is not None else set(be.shape.all_heads(spec))
+        refusal_ids = refusal_token_ids(be.tokenizer)
+        harmless_results: list[ShipsResult] | None = None
+        harmless_mean = None
+        if score == "contrastive":
+            from safetyheads.scores.ships import mean_scores
+
+            h_lines = _sweep_to_file(
+                run,
+                "ships_harmless.jsonl",
+                be,
+                be.encode(harmless, template, system),
+                chosen,
+                spec,
+                batch_size,
+                None,
+                swept,
+                lambda line: {
+                    "index": line["index"],
+                    "set": "harmless",
+                    "prompt": line["prompt"],
+                    "scores": line["kl"],
+                    "kl": line["kl"],
+                },  # fmt: skip
+                "Ships, harmless set",
+            )
+            harmless_results = _as_results(h_lines)
+            harmless_mean = mean_scores(harmless_results)[0]
+
+        def finish(line: dict) -> dict:
+            if score == "refusal":
+                first = line["refusal"]
+            else:
+                first = contrastive_grid(line["kl"], harmless_mean, lam)
+                line = {"index": line["index"], "set": "harmful", **{k: v for k, v in line.items() if k != "index"}}
+            return {**line, "scores": first}
+
+        lines = _sweep_to_file(
+            run, "ships.jsonl", be, be.encode(texts, template, system), chosen, spec, batch_size, refusal_ids, swept,
+            finish, "Ships, harmful set" if score == "contrastive" else "Ships + refusal",
+        )  # fmt: skip
+    results = _as_results(lines)
+    rows = write_components_csv(run.file("ships_mean.csv"), results, harmless_results)
+    ranked = sorted(rows, key=lambda r: (-r["mean"], r["layer"], r["head"]))[:top]
+    label = "refusal log-odds change" if score == "refusal" else f"harmful KL - {lam:g} x harmless KL"
+    cols = ["rank", "head", score, "harmful KL"] + (["harmless KL"] if score == "contrastive" else []) + ["refusal"]
+    title = f"Top heads by {score} ({label}) over {len(results)} prompts ({spec.kind.value})"
+    table = c.results_table(title, cols, text=0)
+    for i, r in enumerate(ranked, 1):
+        cells = [str(i), f"{r['layer']}-{r['head']}", f"{r['mean']:.4g}", f"{r['kl_mean']:.4g}"]
+        if score == "contrastive":
+            cells.append(f"{r['harmless_kl_mean']:.4g}")
+        cells.append(f"{r['refusal_mean']:.4g}")
+        table.add_row(*cells)
+    stdout.print(table)
+    by_score = {Head(r["layer"], r["head"]): r["mean"] for r in rows}
+    by_kl = {Head(r["layer"], r["head"]): r["kl_mean"] for r in rows}
+    k = min(top, len(rows))
+    a, b = top_k(by_kl, k), top_k(by_score, k)
+    stdout.print(
+        f"top {k} by harmful KL alone vs by {score}: {len(set(a) & set(b))} shared (Jaccard {jaccard(a, b):.2f}); "
+        f"by KL: {', '.join(map(str, a))}"
+    )
+    wrote = [run.file("ships.jsonl")] + ([run.file("ships_harmless.jsonl")] if harmless_results is not None else [])
+    c.console.print(f"wrote {', '.join(map(str, wrote))} and {run.file('ships_mean.csv')}")
+
+
+# ---------------------------------------------------------------------------------------------- sahara --objective
+
+
+def sahara_scored(
+    *,
+    model: str,
+    out: Path,
+    texts: list[str],
+    steps: int,
+    rank: int,
+    template,
+    system: str | None,
+    spec: AblationSpec,
+    heads: str | None,
+    batch_size: int | None,
+    device: str,
+    dtype: str,
+    score: str,
+    objective: Objective,
+    harmless_prompts: Path | None,
+    harmless_dataset: str | None,
+    harmless_limit: int | None,
+    beam: int = 1,
+    base_model: str | None = None,
+    pool: str | None = None,
+    screen_tokens: int | None = None,
+) -> None:
+    """``sahara --score refusal|untune`` / ``--objective contrastive``: see ``specificity.sahara_contrastive``."""
+    from safetyheads.cli.sweeps import (
+        SAHARA_DEFAULTS,
+        check_beam,
+        pool_settings,
+        print_beam,
+        read_beam,
+        read_sahara,
+        search_pool,
+    )
+    from safetyheads.runs.distributed import open_backend
+    from safetyheads.runs.rundir import sweep_settings
+    from safetyheads.types import BeamStep, SaharaResult, SaharaStep
+
+    check_beam(beam)
+    if (objective.reward == "untune") != (base_model is not None):
+        raise SafetyHeadsError("--score untune needs --base-model M (the untuned model), and --base-model needs it")
+    harmless: list[str] = []
+    extra: dict = {"score": score, **objective.describe(), **({"base_model": base_model} if base_model else {})}
+    if objective.needs_harmless:
+        harmless = harmless_texts(harmless_prompts, harmless_dataset, harmless_limit, len(texts), None)
+        extra.update(harmless=prompts_digest(harmless), n_harmless=len(harmless))
+        c.console.print(
+            f"harmless set: {len(harmless)} prompts from {harmless_prompts or harmless_dataset or HARMLESS_QUESTIONS}"
+        )
+    run = RunDir(out)
+    settings = sweep_settings(
+        model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam, **extra
+    )
+    settings.update(pool_settings(pool, screen_tokens))
+    run.check_settings("sahara", settings, defaults=SAHARA_DEFAULTS)
+    with run.lock("sahara"), open_backend("local", model, device, dtype, None, c.console.status) as be:
+        run.record_provenance("sahara", be.provenance(), batch_size)
+        shape = be.shape
+        screen_score = "refusal" if objective.reward == "refusal" else "kl"
+        candidates = search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, screen_score)
+        harmful_ids = [ids for _t, ids in be.encode(texts, template, system)]
+        harmless_ids = [ids for _t, ids in be.encode(harmless, template, system)] if harmless else []
+        refusal_ids = refusal_token_ids(be.tokenizer)
+        target = untuned_distributions(base_model, be, harmful_ids, texts, template, system, device, dtype)
+        file = run.file("sahara.json")
+        done: list[SaharaStep] = []
+        done_beam: list[BeamStep] = []
+        if file.exists():
+            pool = set(candidates if candidates is not None else shape.all_heads(spec))
+            if beam > 1:  # read_beam keeps every saved grid, components included
+                done_beam = read_beam(file, steps, beam, shape, spec, pool)
+            elif done := read_sahara(file, steps, shape, spec, pool):  # objective grid only: put the components back
+                raw = json.loads(file.read_text(encoding="utf-8"))["steps"]
+                for step, saved in zip(done, raw, strict=False):
+                    step.extra = {k: v for k, v in saved.items() if k not in ("chosen", "scores")}
+            if done or done_beam:
+                c.console.print(f"resuming: {len(done) or len(done_beam)} of {steps} Sahara steps already in {file}")
+        header = {"objective": {"score": score, **objective.describe(), "formula": objective.formula()}}
+
+        def save(partial: SaharaResult) -> None:
+            write_json(file, {**partial.as_dict(), **header, "complete": len(partial.steps) == steps})
+
+        result, stopped = sahara_contrastive(
+            be.model,
+            harmful_ids,
+            harmless_ids,
+            objective,
+            steps,
+            rank,
+            spec,
+            candidates,
+            batch_size,
+            refusal_ids,
+            done_steps=done,
+            show_progress=True,
+            beam=beam,
+            done_beam=done_beam,
+            on_result=save,
+            target_logprobs=target,
+        )
+        write_json(file, {**result.as_dict(), **header, "complete": True, **({"stopped": stopped} if stopped else {})})
+    keys = ["generalized_ships", "refusal"] + (["untuning"] if target is not None else [])
+    keys += ["harmless_generalized_ships", "harmless_kl"] if harmless else []
+    title = f"Sahara group: {objective.formula()} ({spec.kind.value}, rank {rank}, {len(texts)} prompts)"
+    table = c.results_table(title, ["step", "chosen", "objective", *(k.replace("_", " ") for k in keys)], text=0)
+    for i, step in enumerate(result.steps, 1):
+        at = (step.chosen.layer, step.chosen.head)
+        cells = [str(i), str(step.chosen), f"{step.scores[at[0]][at[1]]:.4g}"]
+        for k in keys:
+            grid = step.extra.get(k)
+            cells.append(f"{grid[at[0]][at[1]]:.4g}" if grid else "-")
+        table.add_row(*cells)
+    stdout.print(table)
+    print_beam(result)
+    if stopped:
+        c.console.print(f"stopped early: {stopped}")
+    c.console.print(f"wrote {file}")
+
+
+# ---------------------------------------------------------------------------------------------- compare
+
+
+def compare_cmd(
+    run_a: Annotated[Path, typer.Argument(help="First ships run directory (or its ships_mean.csv).")],
+    run_b: Annotated[Path, typer.Argument(help="Second ships run directory (or its ships_mean.csv).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output directory (default: RUN_A/compare_<name of RUN_B>).")
+    ] = None,
+    column: Annotated[
+        str, typer.Option("--column", help="ships_mean.csv column: mean (the run's score), kl_mean, refusal_mean, ...")
+    ] = "mean",
+    ks: Annotated[str, typer.Option("--k", help="Comma-separated k of the top-k overlaps.")] = "1,3,5,10",
+) -> None:
+    """Do two runs find the same safety heads? Jaccard@k of the top-k heads and Spearman of the scores."""
+    from safetyheads.report.plots import side_by_side_png
+    from safetyheads.scores.compare import compare_runs, read_run
+
+    try:
+        k_values = [int(k) for k in ks.split(",") if k.strip()]
+    except ValueError:
+        raise SafetyHeadsError(f"--k must be comma-separated whole numbers, not '{ks}'") from None
+    if not k_values or min(k_values) < 1:
+        raise SafetyHeadsError("--k needs at least one k >= 1")
+    a, b = read_run(run_a, column), read_run(run_b, column)
+    if a.name == b.name:
+        a.name, b.name = f"{a.name} (A)", f"{b.name} (B)"
+    result = compare_runs(a, b, k_values)
+    result["column"] = column
+    if out is None:
+        base = run_a.parent if run_a.is_file() else run_a
+        out = base / f"compare_{Path(run_b).resolve().name if run_b.is_dir() else run_b.parent.resolve().name}"
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "compare.png"
+    side_by_side_png(a, b, png, k=min(5, result["n_heads"]), label=column)
+    result["figure"] = str(png)
+    write_json(out / "compare.json", result)
+    rho = result["spearman"]
+    title = f"{a.name} vs {b.name}: {column} over {result['n_heads']} heads, Spearman {_fmt(rho)}"
+    tops = (f"top-k {a.name}", f"top-k {b.name}", "shared")
+    table = c.results_table(title, ("k", "Jaccard", "chance", *tops), text=0, lists=tops)
+    for o in result["overlap"]:
+        table.add_row(
+            str(o["k"]),
+            f"{o['jaccard']:.2f}",
+            f"{o['jaccard_chance']:.2f}",
+            c.list_cell(o["top_a"]),
+            c.list_cell(o["top_b"]),
+            c.list_cell(o["shared"]),
+        )
+    stdout.print(table)
+    c.console.print(f"wrote {out / 'compare.json'} and {png}")
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+# ---------------------------------------------------------------------------------------------- ASR helper
+
+
+def measure_asr(
+    model,
+    tokenizer,
+    items: Sequence[PromptItem],
+    template,
+    system: str | None,
+    max_new_tokens: int,
+    judge,
+    heads: Sequence[Head] = (),
+    spec: AblationSpec | None = None,
+    batch_size: int | None = None,
+) -> tuple[dict, list[dict]]:
+    """Outcomes as ``safetyheads eval`` computes them: greedy answers with ``heads`` ablated, judged by ``judge``
+    (refused, complied or broken). Returns (summary, per-prompt records)."""
+    from safetyheads.data.prompts import prepare
+    from safetyheads.evaluation.asr import summarize
+    from safetyheads.evaluation.generation import DecodingSettings, generate
+    from safetyheads.evaluation.judges import Case
+
+    texts = [item.text for item in items]
+    ids = [x for _t, x in prepare(tokenizer, texts, template, system)]
+    settings = DecodingSettings(max_new_tokens=max_new_tokens)
+    gens = generate(model, tokenizer, ids, heads, spec, settings, batch_size=batch_size, show_progress=True)
+    answers = [g.text for g in gens]
+    verdicts = judge.judge([Case(t, a, x) for t, a, x in zip(texts, answers, ids, strict=True)])
+    records = []
+    for i, (item, answer, verdict) in enumerate(zip(items, answers, verdicts, strict=True)):
+        record: dict = {"index": i, "prompt": item.text}
+        if item.category is not None:
+            record["category"] = item.category
+        record["response"] = answer
+        record.update(verdict.as_dict())
+        records.append(record)
+    return summarize(records), records
+
+
+def _judge(name: str, judge_model: str | None, device: str, dtype: str):
+    from safetyheads.cli.evaluate import judge_options
+    from safetyheads.evaluation.judges import build_judge
+
+    options = judge_options(judge_model)
+    return build_judge(name, options, answers_only=True, device=device, dtype=dtype), {"judge": name, **options}
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> None:
+    from safetyheads.runs.rundir import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+
+
+# ---------------------------------------------------------------------------------------------- swap
+
+
+def swap_cmd(
+    source: Annotated[str, typer.Option("--from", help="BASE model: the component comes from it.")],
+    into: Annotated[str, typer.Option("--into", help="ALIGNED model: everything else comes from it.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory: model/, swap.json, eval_*.jsonl.")],
+    component: Annotated[str, typer.Option("--component", help="attention or mlp.")] = "attention",
+    prompts: c.Prompts = None,
+    dataset: c.Dataset = None,
+    column: c.Column = None,
+    template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
+    system: c.System = None,
+    limit: c.Limit = None,
+    max_new_tokens: MaxNewTokens = 64,
+    judge: JudgeName = "topical",
+    judge_model: JudgeModelDir = None,
+    eval_base: Annotated[bool, typer.Option("--eval-base", help="Also measure BASE's ASR.")] = False,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate/--no-evaluate", help="Measure ASR (default) or only save.")
+    ] = True,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into a non-empty --out directory.")] = False,
+    batch_size: c.BatchSize = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Save ALIGNED with every layer's attention (or MLP) from BASE, and measure its ASR next to ALIGNED's."""
+    from safetyheads.core.swap import COMPONENTS, check_swappable, save_swapped, swap_component
+
+    component = component.strip().lower()
+    if component not in COMPONENTS:
+        raise SafetyHeadsError(f"unknown component '{component}'; choose one of: {', '.join(COMPONENTS)}")
+    if max_new_tokens < 1:
+        raise SafetyHeadsError("--max-new-tokens must be at least 1")
+    items = c.prompt_items(prompts, dataset, column, limit) if evaluate else []
+    if out.exists() and not out.is_dir():
+        raise SafetyHeadsError(f"--out {out} is a file; give a directory")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise SafetyHeadsError(f"--out {out} is not empty; choose a new directory or pass --overwrite")
+    judge_obj, judged_by = _judge(judge, judge_model, device, dtype) if evaluate else (None, {})
+    aligned, tokenizer = c.load(into, device, dtype)
+    base, base_tokenizer = c.load(source, device, dtype)
+    check_swappable(base, aligned, component)
+    summaries: dict[str, dict] = {}
+    if evaluate and eval_base:
+        c.console.print("BASE:")
+        summaries["base"], records = measure_asr(
+            base, base_tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        _write_jsonl(out / "eval_base.jsonl", records)
+    if evaluate:
+        c.console.print("ALIGNED:")
+        summaries["aligned"], records = measure_asr(
+            aligned, tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        _write_jsonl(out / "eval_aligned.jsonl", records)
+    names = swap_component(base, aligned, component)
+    del base
+    record = {"from": source, "into": into, "component": component, "parameters": len(names)}
+    model_dir = out / "model"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    save_swapped(aligned, tokenizer, model_dir, record)
+    if evaluate:
+        c.console.print("SWAPPED:")
+        summaries["swapped"], records = measure_asr(
+            aligned, tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        )
+        _write_jsonl(out / "eval_swapped.jsonl", records)
+
+    result = {
+        **record,
+        "model_dir": str(model_dir),
+        "swapped_parameters": names,
+        "settings": {
+            "prompts": prompts_digest([i.text for i in items]),
+            "n_prompts": len(items),
+            "dataset": dataset,
+            "template": str(template),
+            "system": system,
+            "max_new_tokens": max_new_tokens,
+            **judged_by,
+        },
+        "asr": summaries,
+    }
+    write_json(out / "swap.json", result)
+    if summaries:
+        table = c.results_table(
+            f"Outcomes, {judge} judge: SWAPPED = ALIGNED with BASE's {component}",
+            ("model", *c.ASR_COLUMNS),
+            caption=f"BASE: {source}; ALIGNED: {into}",
+        )
+        for key in ("base", "aligned", "swapped"):
+            if key in summaries:
+                table.add_row(key.upper(), *c.asr_cells(summaries[key]))
+        stdout.print(table)
+    c.console.print(f"swapped {len(names)} {component} tensors; wrote {model_dir} and {out / 'swap.json'}")
+
+
+# ---------------------------------------------------------------------------------------------- qkv-check
+
+QKV_KINDS = ("ua-q", "ua-k", "sc", "mean")
+DIRECTION_ROW = "direction"  # qkv-check --direction: the refusal direction ablated, beside the head ablations
+
+
+def key_heads_for(heads: Sequence[Head], shape: ModelShape) -> list[Head]:
+    """The key/value heads serving ``heads`` (query heads): ``ua-k`` on a query head ablates its key head."""
+    return sorted({Head(h.layer, h.head // shape.group_size) for h in heads})
+
+
+def units_for(kind: AblationKind, heads: Sequence[Head], shape: ModelShape) -> tuple[list[Head], list[Head], str]:
+    """(units to ablate, query heads actually affected, note) for ``kind`` on the query heads ``heads``."""
+    if kind is not AblationKind.UA_K:
+        return list(heads), list(heads), ""
+    keys = key_heads_for(heads, shape)
+    affected = sorted(Head(k.layer, q) for k in keys for q in shape.query_heads_of_key_head(k.head))
+    if not shape.uses_gqa:
+        return keys, affected, ""
+    extra = sorted(set(affected) - set(heads))
+    note = (
+        f"grouped-query attention ({shape.group_size} query heads per key head): ua-k ablates key heads "
+        f"{','.join(map(str, keys))}, i.e. query heads {','.join(map(str, affected))}"
+    )
+    if extra:
+        note += f" ({len(extra)} more than asked: {','.join(map(str, extra))})"
+    return keys, affected, note
+
+
+def qkv_check_cmd(
+    model: c.Model,
+    heads: Annotated[str, typer.Option("--heads", help="The group of (query) heads, e.g. '2-26,3.8'.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (qkv_check.json; a rerun resumes).")],
+    prompts: c.Prompts = None,
+    dataset: c.Dataset = None,
+    column: c.Column = None,
+    template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
+    system: c.System = None,
+    limit: c.Limit = None,
+    max_new_tokens: MaxNewTokens = 64,
+    tasks: Annotated[str, typer.Option("--tasks", help="Helpfulness tasks (comma-separated MC tasks).")] = (
+        "arc_easy,boolq,openbookqa"
+    ),
+    task_limit: Annotated[int, typer.Option("--task-limit", help="Items per helpfulness task.")] = 100,
+    kinds: Annotated[str, typer.Option("--kinds", help="Ablations to compare.")] = ",".join(QKV_KINDS),
+    epsilon: c.Epsilon = c.DEFAULT_EPS,
+    judge: JudgeName = "topical",
+    judge_model: JudgeModelDir = None,
+    direction: c.DirectionDir = None,
+    batch_size: c.BatchSize = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated; with --direction, the
+    refusal direction), in one table."""
+    from safetyheads.cli.evaluate import _task_list, judge_options
+    from safetyheads.core.direction import maybe_without
+    from safetyheads.core.families import model_shape
+    from safetyheads.core.heads import parse_heads, validate_heads
+    from safetyheads.data.datasets import load_mc_task
+    from safetyheads.evaluation.helpfulness import evaluate_mc
+    from safetyheads.evaluation.judges import judge_record
+
+    specs = []
+    for k in [k.strip() for k in kinds.split(",") if k.strip()]:
+        specs.append(AblationSpec.parse(k, epsilon))
+    if not specs:
+        raise SafetyHeadsError(f"--kinds is empty; choose from {', '.join(QKV_KINDS)}")
+    asked = parse_heads(heads)
+    if not asked:
+        raise SafetyHeadsError("--heads is empty; name at least one head, e.g. --heads 2-26")
+    if max_new_tokens < 1:
+        raise SafetyHeadsError("--max-new-tokens must be at least 1")
+    if task_limit < 1:
+        raise SafetyHeadsError("--task-limit must be at least 1")
+    names = _task_list(tasks)
+    items = c.prompt_items(prompts, dataset, column, limit)
+    mc = {name: load_mc_task(name, task_limit) for name in names}
+    refusal_direction = c.load_direction(direction)
+    run = RunDir(out)
+    run.check_settings(
+        "qkv-check",
+        {
+            "model": model,
+            "heads": [str(h) for h in asked],
+            "prompts": prompts_digest([i.text for i in items]),
+            "n_prompts": len(items),
+            "template": str(template),
+            "system": system,
+            "max_new_tokens": max_new_tokens,
+            "tasks": names,
+            "task_limit": task_limit,
+            "epsilon": epsilon,
+            **judge_record(judge, judge_options(judge_model)),
+            **({"direction": refusal_direction.describe()} if refusal_direction else {}),
+        },
+    )
+    judge_obj, _ = _judge(judge, judge_model, device, dtype)
+    lm, tokenizer = c.load(model, device, dtype)
+    shape = model_shape(lm)
+    validate_heads(asked, shape)
+    file = run.file("qkv_check.json")
+    saved = json.loads(file.read_text()) if file.exists() else {}
+    rows: dict[str, dict] = {k: v for k, v in (saved.get("rows") or {}).items() if isinstance(v, dict)}
+    size = batch_size or 8
+    notes: list[str] = []
+    plan: list[tuple[str, AblationSpec | None]] = [("none", None)] + [(s.kind.value, s) for s in specs]
+    if refusal_direction is not None:
+        plan.append((DIRECTION_ROW, None))
+    for name, spec in plan:
+        units: list[Head] = []
+        affected: list[Head] = []
+        if spec is not None:
+            units, affected, note = units_for(spec.kind, asked, shape)
+            if note:
+                notes.append(note)
+        if name in rows:
+            continue
+        control = refusal_direction if name == DIRECTION_ROW else None
+        what = "unablated" if spec is None else "ablating " + ",".join(map(str, units))
+        c.console.print(f"{name}: {'the refusal direction ablated' if control is not None else what}")
+        with maybe_without(lm, control):
+            summary, records = measure_asr(
+                lm, tokenizer, items, template, system, max_new_tokens, judge_obj, units, spec, size
+            )
+            help_scores = {t: evaluate_mc(lm, tokenizer, mc[t], units or None, spec, size).as_dict() for t in names}
+        _write_jsonl(run.file(f"eval_{name}.jsonl"), records)
+        accs = [v["accuracy"] for v in help_scores.values()]
+        rows[name] = {
+            "ablation": spec.as_dict() if spec is not None else None,
+            **({"direction": control.describe()} if control is not None else {}),
+            "units": [str(h) for h in units],
+            "query_heads_affected": [str(h) for h in affected],
+            "asr": summary,
+            "helpfulness": help_scores,
+            "mean_accuracy": sum(accs) / len(accs) if accs else None,
+        }
+        write_json(file, {"model": model, "heads": [str(h) for h in asked], "notes": notes, "rows": rows})
+    ordered = {name: rows[name] for name, _ in plan}
+    write_json(file, {"model": model, "heads": [str(h) for h in asked], "notes": notes, "rows": ordered})
+    columns = ("ablation", *c.ASR_COLUMNS, *names, "mean acc", "units")
+    table = c.results_table(f"{model}: heads {','.join(map(str, asked))} under each ablation", columns, lists=["units"])
+    for name, row in ordered.items():
+        accs = [f"{row['helpfulness'][t]['accuracy']:.3f}" for t in names]
+        table.add_row(name, *c.asr_cells(row["asr"]), *accs, _fmt(row["mean_accuracy"]), c.list_cell(row["units"]))
+    stdout.print(table)
+    for note in dict.fromkeys(notes):
+        c.console.print(f"note: {note}")
+    c.console.print(f"wrote {file}")

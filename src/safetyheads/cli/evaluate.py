@@ -1,0 +1,526 @@
+"""``safetyheads eval``, ``safetyheads helpfulness`` and ``safetyheads calibrate``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from safetyheads.cli import common as c
+from safetyheads.core.ablation import ablated
+from safetyheads.core.direction import intervention, maybe_without
+from safetyheads.core.heads import format_heads
+from safetyheads.core.progress import Progress
+from safetyheads.evaluation.asr import summarize
+from safetyheads.evaluation.coherence import DEFAULT_THRESHOLD, calibrate, passage_pairs
+from safetyheads.evaluation.damage import harmless_damage
+from safetyheads.evaluation.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
+from safetyheads.evaluation.helpfulness import (
+    DEFAULT_TASKS,
+    MC_BATCH_SIZE,
+    MC_TASKS,
+    above_baselines,
+    arrange,
+    evaluate_mc,
+)
+from safetyheads.evaluation.judges import (
+    DEFAULT_JUDGE,
+    JUDGE_OPTIONS,
+    Case,
+    build_judge,
+    check_judge,
+    judge_record,
+    make_judge,
+)
+from safetyheads.runs.distributed import model_provenance
+from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
+from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
+
+OUTCOME_ORDER = [o.value for o in OUTCOMES]
+OUTCOME_NAMES = set(OUTCOME_ORDER)
+
+stdout = Console()
+
+JudgeOpt = Annotated[
+    str,
+    typer.Option(
+        "--judge",
+        help="topical (default: refused/complied/broken, measured against labelled answers), keyword (the paper's; "
+        "counts garbled refusals as attacks), refusal-score, llama-guard, yes-no or rubric (local judge models).",
+    ),
+]
+JudgeModel = Annotated[
+    str | None,
+    typer.Option("--judge-model", help="Local HF judge model directory (llama-guard, yes-no, rubric)."),
+]
+JudgeTemplate = Annotated[
+    Path | None,
+    typer.Option("--judge-template", help="yes-no judge: prompt file with {prompt} and {response} in it."),
+]
+RubricThreshold = Annotated[
+    float | None, typer.Option("--rubric-threshold", help="rubric judge: complied at or above this score (0.25).")
+]
+Scorer = Annotated[
+    str | None, typer.Option("--scorer", help="topical judge: scoring model (default smollm2-135m-instruct).")
+]
+MinChars = Annotated[
+    int | None, typer.Option("--min-chars", help="keyword judge: shorter answers are broken (0 switches it off; 32).")
+]
+RepetitionRule = Annotated[
+    bool | None,
+    typer.Option("--repetition-rule/--no-repetition-rule", help="keyword judge: a degenerate loop is broken (on)."),
+]
+RefusalThreshold = Annotated[
+    float | None,
+    typer.Option("--refusal-threshold", help="refusal-score judge: complied below these refusal log-odds (0)."),
+]
+MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate per answer.")]
+TopK = Annotated[int | None, typer.Option("--top-k", help="Sample from the top k tokens (default: greedy).")]
+Temperature = Annotated[
+    float | None, typer.Option("--temperature", help="Sampling temperature (with --top-k; default 1.0).")
+]
+Seed = Annotated[int | None, typer.Option("--seed", help="Sampling seed (with --top-k; default 0).")]
+Tasks = Annotated[str, typer.Option("--tasks", help=f"Comma-separated tasks from: {', '.join(MC_TASKS)}.")]
+
+
+def _file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    if not path.exists():
+        raise SafetyHeadsError(f"file not found: {path}")
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _print_summary(summary: dict, title: str) -> None:
+    table = c.results_table(title, ("set", *c.ASR_COLUMNS))
+    table.add_row("all", *c.asr_cells(summary))
+    for name, s in summary.get("categories", {}).items():
+        table.add_row(name, *c.asr_cells(s))
+    stdout.print(table)
+
+
+def judge_options(
+    judge_model: str | None = None,
+    judge_template: Path | None = None,
+    rubric_threshold: float | None = None,
+    scorer: str | None = None,
+    min_chars: int | None = None,
+    repetition_rule: bool | None = None,
+    refusal_threshold: float | None = None,
+) -> dict:
+    """The judge options the user gave (None: not given), as ``make_judge`` keywords."""
+    given = {
+        "judge_model": judge_model,
+        "judge_template": str(judge_template) if judge_template is not None else None,
+        "rubric_threshold": rubric_threshold,
+        "scorer": scorer,
+        "min_chars": min_chars,
+        "repetition_rule": repetition_rule,
+        "refusal_threshold": refusal_threshold,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def judge_settings(judge: str, options: dict) -> dict:
+    """What the run records about its judge (``judges.judge_record``; a template file by its digest)."""
+    out = judge_record(judge, options)
+    if "judge_template" in out:
+        out["judge_template"] = _file_digest(Path(out["judge_template"]))
+    return out
+
+
+def eval_cmd(
+    model: c.Model,
+    out: c.Out,
+    prompts: c.Prompts = None,
+    dataset: c.Dataset = None,
+    column: c.Column = None,
+    template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
+    system: c.System = None,
+    heads: c.Heads = None,
+    ablation: c.Ablation = "ua-q",
+    epsilon: c.Epsilon = c.DEFAULT_EPS,
+    direction: c.DirectionDir = None,
+    judge: JudgeOpt = DEFAULT_JUDGE,
+    judge_model: JudgeModel = None,
+    judge_template: JudgeTemplate = None,
+    rubric_threshold: RubricThreshold = None,
+    scorer: Scorer = None,
+    min_chars: MinChars = None,
+    repetition_rule: RepetitionRule = None,
+    refusal_threshold: RefusalThreshold = None,
+    max_new_tokens: MaxNewTokens = DEFAULT_MAX_NEW_TOKENS,
+    top_k: TopK = None,
+    temperature: Temperature = None,
+    seed: Seed = None,
+    limit: c.Limit = None,
+    batch_size: c.BatchSize = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Generate answers with --heads ablated (none: the plain model); shares refused, complied (ASR) and broken."""
+    spec = AblationSpec.parse(ablation, epsilon)
+    options = judge_options(
+        judge_model, judge_template, rubric_threshold, scorer, min_chars, repetition_rule, refusal_threshold
+    )
+    check_judge(judge, options)  # before any model loads
+    if max_new_tokens < 1:
+        raise SafetyHeadsError("--max-new-tokens must be at least 1")
+    if top_k is not None and top_k < 1:
+        raise SafetyHeadsError("--top-k must be at least 1")
+    if top_k is None and (temperature is not None or seed is not None):
+        raise SafetyHeadsError("--temperature and --seed apply to sampling (--top-k K); decoding is greedy without it")
+    items = c.prompt_items(prompts, dataset, column, limit)
+    texts = [item.text for item in items]
+    decoding = DecodingSettings(
+        max_new_tokens=max_new_tokens,
+        top_k=top_k,
+        temperature=1.0 if temperature is None else temperature,
+        seed=0 if seed is None else seed,
+    )
+    refusal_direction = c.load_direction(direction)
+    run = RunDir(out)
+    run.check_settings(
+        "eval",
+        {
+            "model": model,
+            "prompts": prompts_digest(texts),
+            "n_prompts": len(texts),
+            "template": str(template),
+            "system": system,
+            "heads": heads,
+            "ablation": spec.kind.value,
+            "epsilon": spec.epsilon,
+            **({"direction": refusal_direction.describe()} if refusal_direction else {}),
+            **judge_settings(judge, options),
+            **decoding.as_dict(),
+        },
+        results=["eval.jsonl"],
+    )
+    with run.lock("eval"):
+        lm, tokenizer = c.load(model, device, dtype)
+        run.record_provenance("eval", model_provenance(model, lm, device, dtype), batch_size)
+        chosen = c.chosen_heads(heads, lm, spec) or []
+        judge_obj = make_judge(judge, model=lm, tokenizer=tokenizer, device=device, dtype=dtype, **options)
+        encoded = c.encoded_prompts(tokenizer, texts, template, system)
+
+        def valid(position: int, record: dict) -> bool:  # results are written in prompt order
+            return (
+                record["index"] == position < len(texts)
+                and record["prompt"] == texts[position]
+                and record.get("outcome") in OUTCOME_NAMES
+            )
+
+        size = batch_size or 8
+        saved, cut = run.repair_jsonl("eval.jsonl", valid)
+        # Redo a partly written batch too: batches then hold the same prompts as in an uninterrupted run, and
+        # the file ends byte for byte the same.
+        aligned = len(saved) - len(saved) % size
+        if aligned < len(saved):
+            saved, more = run.repair_jsonl("eval.jsonl", lambda pos, r: pos < aligned and valid(pos, r))
+            cut += more
+        if cut:
+            c.console.print(f"cut {cut} bytes of torn or corrupt results off {run.file('eval.jsonl')}; redoing them")
+        done = {r["index"] for r in saved}
+        todo = [i for i in range(len(texts)) if i not in done]
+        if done:
+            c.console.print(f"resuming: {len(done)} of {len(texts)} prompts already in {run.file('eval.jsonl')}")
+        with Progress(enabled=True) as progress, maybe_without(lm, refusal_direction):
+            task = progress.task("evaluating", total=len(todo))
+            for start in range(0, len(todo), size):
+                idx = todo[start : start + size]
+                ids = [encoded[i][1] for i in idx]
+                if judge_obj.needs_generation:
+                    answers = [g.text for g in generate(lm, tokenizer, ids, chosen, spec, decoding, batch_size=size)]
+                    verdicts = judge_obj.judge(
+                        [Case(texts[i], a, x) for i, a, x in zip(idx, answers, ids, strict=True)]
+                    )
+                else:
+                    answers = [None] * len(idx)
+                    with ablated(lm, chosen, spec):
+                        verdicts = judge_obj.judge([Case(texts[i], None, x) for i, x in zip(idx, ids, strict=True)])
+                for i, answer, verdict in zip(idx, answers, verdicts, strict=True):
+                    record = {"index": i, "prompt": texts[i]}
+                    if items[i].category is not None:
+                        record["category"] = items[i].category
+                    record["response"] = answer
+                    record.update(verdict.as_dict())
+                    run.append_jsonl("eval.jsonl", record)
+                progress.advance(task, len(idx))
+        records = run.read_jsonl("eval.jsonl", valid)
+        summary = summarize(records)
+        summary.update(
+            heads=[str(h) for h in chosen],
+            ablation=spec.as_dict() if chosen else None,
+            direction=refusal_direction.describe() if refusal_direction else None,
+            judge=judge,
+            model=model,
+            template=str(template),
+        )
+        write_json(run.file("eval_summary.json"), summary)
+        what = (
+            f"{format_heads(chosen)} ablated ({spec.kind.value}, eps={spec.epsilon:g})"
+            if chosen
+            else "no heads ablated"
+        )
+        if refusal_direction is not None:
+            what += f", refusal direction (layer {refusal_direction.layer}) ablated"
+        _print_summary(summary, f"Outcomes, {judge} judge, {what}")
+        c.console.print(f"wrote {run.file('eval.jsonl')} and {run.file('eval_summary.json')}")
+
+
+def judge_cmd(
+    responses: Annotated[
+        Path, typer.Option("--responses", help="JSONL with prompt and response on every line (eval.jsonl qualifies).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output directory: judged.jsonl and judge_summary.json.")],
+    judge: JudgeOpt = DEFAULT_JUDGE,
+    judge_model: JudgeModel = None,
+    judge_template: JudgeTemplate = None,
+    rubric_threshold: RubricThreshold = None,
+    scorer: Scorer = None,
+    min_chars: MinChars = None,
+    repetition_rule: RepetitionRule = None,
+    refusal_threshold: RefusalThreshold = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Judge answers already generated (any JSONL with prompt and response) with any judge; no regeneration."""
+    from safetyheads.runs.judging import judge_file, read_responses
+
+    options = judge_options(
+        judge_model, judge_template, rubric_threshold, scorer, min_chars, repetition_rule, refusal_threshold
+    )
+    rows = read_responses(responses)  # bad input fails before any model loads
+    judge_obj = build_judge(judge, options, answers_only=True, device=device, dtype=dtype)
+    with Progress(enabled=True) as progress:
+        task = progress.task("judging", total=len(rows))
+        summary = judge_file(rows, str(responses), out, judge_obj, advance=lambda k: progress.advance(task, k))
+    _print_summary(summary, f"Outcomes, {judge} judge, {responses}")
+    c.console.print(f"wrote {out / 'judged.jsonl'} and {out / 'judge_summary.json'}")
+
+
+def agreement_cmd(
+    judges: Annotated[
+        list[str] | None, typer.Option("--judge", help="Judge to measure (repeatable; default: topical and keyword).")
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="test (never used to set a parameter), dev, or all.")] = "test",
+    judge_model: JudgeModel = None,
+    judge_template: JudgeTemplate = None,
+    rubric_threshold: RubricThreshold = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write agreement.json into this directory.")] = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Each judge against the hand-labelled gold set: confusion matrix, agreement, precision and recall."""
+    from safetyheads.runs.gold import judge_gold, load_gold, meets_targets, reader_agreement
+
+    names = judges or [DEFAULT_JUDGE, "keyword"]
+    items = load_gold(None if split == "all" else split)
+    readers = reader_agreement(items)
+    stdout.print(
+        f"gold set, {split} part: {len(items)} answers; the two readers agreed on {readers['agreement']:.1%} "
+        "before settling"
+    )
+    results = {"split": split, "n": len(items), "reader_agreement": readers["agreement"], "judges": {}}
+    given = judge_options(judge_model, judge_template, rubric_threshold)
+    for option in given:  # each option goes to the judges that take it; one no judge here takes does nothing
+        if not any(option in JUDGE_OPTIONS.get(name, ()) for name in names):
+            flag = "--" + option.replace("_", "-")
+            raise SafetyHeadsError(f"{flag} does nothing for the judges {', '.join(names)}")
+    for name in names:
+        options = {k: v for k, v in given.items() if k in JUDGE_OPTIONS.get(name, ())}
+        judge_obj = build_judge(name, options, answers_only=True, device=device, dtype=dtype)
+        with Progress(enabled=True) as progress:
+            bar = progress.task(f"judging with {name}", total=len(items))
+            result, _ = judge_gold(judge_obj, items, advance=lambda k, bar=bar: progress.advance(bar, k))
+        results["judges"][name] = result
+        print_agreement(name, result, meets_targets(result) if name == DEFAULT_JUDGE else None)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "agreement.json", results)
+        c.console.print(f"wrote {out / 'agreement.json'}")
+
+
+def print_agreement(name: str, result: dict, targets: dict[str, bool] | None) -> None:
+    table = c.results_table(f"{name} judge against the gold labels (rows: gold, columns: judge)",
+                            ("gold", *OUTCOME_ORDER, "n"))  # fmt: skip
+    for gold in OUTCOME_ORDER:
+        row = result["matrix"][gold]
+        table.add_row(gold, *(str(row[p]) for p in OUTCOME_ORDER), str(sum(row.values())))
+    stdout.print(table)
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.1%}"
+
+    line = (
+        f"{name}: agreement {pct(result['agreement'])}, complied precision {pct(result['complied_precision'])}, "
+        f"recall {pct(result['complied_recall'])}"
+    )
+    if targets is not None:
+        line += " (targets 90% / 90% / 85%: " + ("met" if all(targets.values()) else "NOT met") + ")"
+    stdout.print(line)
+
+
+def _task_list(tasks: str) -> list[str]:
+    names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
+    if not names:
+        raise SafetyHeadsError(f"--tasks is empty; choose from: {', '.join(MC_TASKS)}")
+    unknown = [t for t in names if t not in MC_TASKS]
+    if unknown:
+        raise SafetyHeadsError(f"unknown task '{unknown[0]}'; choose from: {', '.join(MC_TASKS)}")
+    return list(dict.fromkeys(names))
+
+
+def helpfulness_cmd(
+    model: c.Model,
+    out: c.Out,
+    tasks: Tasks = ",".join(DEFAULT_TASKS),
+    heads: c.Heads = None,
+    ablation: c.Ablation = "ua-q",
+    epsilon: c.Epsilon = c.DEFAULT_EPS,
+    direction: c.DirectionDir = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N items of each task.")] = None,
+    with_base: Annotated[
+        bool, typer.Option("--base/--no-base", help="With --heads, also score the unablated model.")
+    ] = True,
+    with_damage: Annotated[
+        bool,
+        typer.Option(
+            "--damage/--no-damage",
+            help="With --heads or --direction, also measure the KL from the unablated model on harmless text and "
+            "chat answers (32 of each).",
+        ),
+    ] = True,
+    batch_size: c.BatchSize = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Zero-shot multiple-choice accuracy (lm-eval-harness style), ablated and base when --heads are given."""
+    from safetyheads.data.datasets import load_mc_task
+
+    spec = AblationSpec.parse(ablation, epsilon)
+    names = _task_list(tasks)
+    if limit is not None and limit < 1:
+        raise SafetyHeadsError("--limit must be at least 1")
+    refusal_direction = c.load_direction(direction)
+    run = RunDir(out)
+    run.check_settings(
+        "helpfulness",
+        # "base" only when off, so runs made before --no-base existed still resume; "direction" only when given
+        {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit}
+        | ({} if with_base else {"base": False})
+        | ({"direction": refusal_direction.describe()} if refusal_direction else {})
+        | ({} if with_damage else {"damage": False}),
+        results=["helpfulness.json"],
+    )
+    items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
+    with run.lock("helpfulness"):
+        lm, tokenizer = c.load(model, device, dtype)
+        run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype), batch_size)
+        chosen = c.chosen_heads(heads, lm, spec) or []
+        paired = (bool(chosen) or refusal_direction is not None) and with_base
+        file = run.file("helpfulness.json")
+        saved = json.loads(file.read_text()) if file.exists() else {}
+        per_task: dict[str, dict] = {}
+        for name, value in saved.items():  # resume: tasks already scored under the same settings
+            if name in MC_TASKS and (not paired or name in saved.get("base", {})):
+                per_task[name] = {"ablated": value, **({"base": saved["base"][name]} if paired else {})}
+        size = batch_size or MC_BATCH_SIZE
+        with Progress(enabled=True) as progress:
+            todo = [n for n in names if n not in per_task]
+            bar = progress.task("tasks", total=len(todo))
+            for name in todo:
+                with maybe_without(lm, refusal_direction):
+                    entry = {"ablated": evaluate_mc(lm, tokenizer, items[name], chosen, spec, size).as_dict()}
+                if paired:
+                    entry["base"] = evaluate_mc(lm, tokenizer, items[name], None, None, size).as_dict()
+                per_task[name] = entry
+                write_json(file, arrange(per_task))
+                progress.advance(bar)
+        result = arrange({n: per_task[n] for n in names})
+        intervened = bool(chosen) or refusal_direction is not None
+        if with_damage and intervened:
+            result["damage"] = saved.get("damage") or harmless_damage(
+                lm, tokenizer, lambda: intervention(lm, chosen, spec, refusal_direction)
+            )
+        write_json(file, result)
+        table = c.results_table(
+            "Helpfulness: zero-shot accuracy"
+            + (f" with {format_heads(chosen)} ablated" if chosen else "")
+            + (f", refusal direction (layer {refusal_direction.layer}) ablated" if refusal_direction else ""),
+            ("task", "n", "accuracy", "acc_norm", "chance", "majority")
+            + (("base accuracy", "base acc_norm") if paired else ())
+            + ("can show damage",),
+        )
+        for name in names:
+            r = result[name]
+            row = [name, str(r["n"]), f"{r['accuracy']:.3f}", f"{r['accuracy_norm']:.3f}"]
+            row += [_maybe(r.get("chance")), _maybe(r.get("majority"))]
+            reference = result["base"][name] if paired else r
+            if paired:
+                row += [f"{reference['accuracy']:.3f}", f"{reference['accuracy_norm']:.3f}"]
+            row.append("yes" if above_baselines(reference) else "no: not above chance and majority")
+            table.add_row(*row)
+        stdout.print(table)
+        for name, d in result.get("damage", {}).items():
+            stdout.print(
+                f"harmless {name}: KL from the unablated model {d['kl']:.4f} nats/token "
+                f"[{d['kl_ci'][0]:.4f}, {d['kl_ci'][1]:.4f}], loss {d['nll_base']:.3f} -> {d['nll']:.3f} "
+                f"({d['n']} sequences)"
+            )
+        c.console.print(f"wrote {file}")
+
+
+def _maybe(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def calibrate_cmd(
+    model: c.Model,
+    template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
+    system: c.System = None,
+    passages: Annotated[
+        int, typer.Option("--passages", help="Also score N BoolQ passages (fluent text the model did not write).")
+    ] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write calibration.json into this directory.")] = None,
+    device: c.Device = "cpu",
+    dtype: c.Dtype = "float32",
+) -> None:
+    """Measure answer NLLs of fluent, token-shuffled and word-salad text under a model (how coherence separates)."""
+    from safetyheads.evaluation.coherence import CALIBRATION_SET
+
+    pairs = list(CALIBRATION_SET) + (passage_pairs(passages) if passages else [])
+    lm, tokenizer = c.load(model, device, dtype)
+    with c.console.status(f"scoring {3 * len(pairs)} answers ..."):
+        result = calibrate(lm, tokenizer, pairs, template, system)
+    summary = result.summary()
+    table = c.results_table(
+        f"Coherence NLL (nats/token) under {model}, template {template}", ("text", "n", "min", "median", "max")
+    )
+    for key in ("fluent", "shuffled", "word_salad"):
+        s = summary[key]
+        table.add_row(key, str(s["n"]), f"{s['min']:.2f}", f"{s['median']:.2f}", f"{s['max']:.2f}")
+    stdout.print(table)
+    stdout.print(
+        f"midway between the highest fluent and the lowest broken NLL: {summary['suggested_threshold']:.2f} "
+        f"(the earlier coherence filter's threshold: {DEFAULT_THRESHOLD:g})"
+    )
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(
+            out / "calibration.json",
+            {
+                **summary,
+                "model": model,
+                "template": str(template),
+                "fluent_nll": result.fluent,
+                "shuffled_nll": result.shuffled,
+                "word_salad_nll": result.salad,
+            },
+        )
+        c.console.print(f"wrote {out / 'calibration.json'}")

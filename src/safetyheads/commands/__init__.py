@@ -1,1 +1,0 @@
-"""CLI commands, one module per area; ``safetyheads.cli`` assembles them."""

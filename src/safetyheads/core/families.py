@@ -1,0 +1,153 @@
+"""The one table that knows model families.
+
+Runtime ablation is generic (it goes through transformers' attention interface);
+this table only says where a family keeps its decoder layers, its attention
+module and its projection weights, which the layer-reuse engine and weight
+surgery need. Adding a family is adding one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from torch import nn
+
+from safetyheads.types import ModelShape, SafetyHeadsError
+
+
+class QKVLayout(StrEnum):
+    SEPARATE = "separate"  # q_proj / k_proj / v_proj, nn.Linear (rows are output features)
+    FUSED_ROWS = "fused-rows"  # one nn.Linear, rows [Q heads | K heads | V heads] (Phi-3)
+    FUSED_CONV1D = "fused-conv1d"  # GPT-2 Conv1D, columns [Q | K | V]
+    INTERLEAVED = "interleaved"  # one nn.Linear, rows per head [q | k | v] (GPT-NeoX)
+
+
+@dataclass(frozen=True)
+class FamilyFacts:
+    layers: str  # dotted path from the CausalLM to the decoder layer list
+    final_norm: str  # dotted path from the CausalLM to the norm applied after the last layer
+    attention: str  # attribute of a decoder layer holding its attention module
+    qkv: str  # attribute of the attention module with the query (or fused qkv) projection
+    out: str  # attribute of the attention module with the output projection
+    layout: QKVLayout = QKVLayout.SEPARATE
+    key: str = "k_proj"  # key projection (SEPARATE only)
+    out_is_conv1d: bool = False
+    # Query/key normalised after projection, so weight scaling is undone. Value gives the layout
+    # of the norm's output: "bthd" (per head, before transpose), "bhtd" (after), "flat" (whole projection).
+    qk_norm: str = ""
+    mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
+    # Dotted paths, from a decoder layer, of the modules whose outputs the layer adds to the residual stream
+    # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
+    attn_write: str = "self_attn.o_proj"
+    mlp_write: str = "mlp.down_proj"
+
+
+_LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
+_LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
+_POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
+
+FAMILIES: dict[str, FamilyFacts] = {
+    "llama": _LLAMA_LIKE,
+    "mistral": _LLAMA_LIKE,
+    "qwen2": _LLAMA_LIKE,
+    "gemma": _LLAMA_LIKE,
+    "gemma2": FamilyFacts(**_LLAMA_PATHS, **_POST_NORMS),
+    "olmo": _LLAMA_LIKE,
+    "qwen3": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd"),
+    "gemma3_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
+    "olmo2": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
+    "phi3": FamilyFacts(
+        layers="model.layers",
+        final_norm="model.norm",
+        attention="self_attn",
+        qkv="qkv_proj",
+        out="o_proj",
+        layout=QKVLayout.FUSED_ROWS,
+    ),
+    "gpt2": FamilyFacts(
+        layers="transformer.h",
+        final_norm="transformer.ln_f",
+        attention="attn",
+        qkv="c_attn",
+        out="c_proj",
+        layout=QKVLayout.FUSED_CONV1D,
+        out_is_conv1d=True,
+        attn_write="attn.c_proj",
+        mlp_write="mlp.c_proj",
+    ),
+    "gpt_neox": FamilyFacts(
+        layers="gpt_neox.layers",
+        final_norm="gpt_neox.final_layer_norm",
+        attention="attention",
+        qkv="query_key_value",
+        out="dense",
+        layout=QKVLayout.INTERLEAVED,
+        attn_write="attention.dense",
+        mlp_write="mlp.dense_4h_to_h",
+    ),
+}
+
+
+def family_of(model: nn.Module) -> str:
+    return getattr(model.config, "model_type", type(model).__name__)
+
+
+def facts_for(model: nn.Module) -> FamilyFacts:
+    family = family_of(model)
+    try:
+        return FAMILIES[family]
+    except KeyError:
+        known = ", ".join(sorted(FAMILIES))
+        raise SafetyHeadsError(
+            f"model family '{family}' is not supported yet (supported: {known}); "
+            "add a row to safetyheads/core/families.py"
+        ) from None
+
+
+def _get_path(root: nn.Module, dotted: str) -> nn.Module:
+    obj = root
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    return _get_path(model, facts_for(model).layers)
+
+
+def final_norm(model: nn.Module) -> nn.Module:
+    return _get_path(model, facts_for(model).final_norm)
+
+
+def attention_modules(model: nn.Module) -> list[nn.Module]:
+    facts = facts_for(model)
+    return [getattr(layer, facts.attention) for layer in decoder_layers(model)]
+
+
+def mlp_modules(model: nn.Module) -> list[nn.Module]:
+    facts = facts_for(model)
+    return [getattr(layer, facts.mlp) for layer in decoder_layers(model)]
+
+
+def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
+    """Per decoder layer, the (attention, MLP) modules whose outputs are added to the residual stream."""
+    facts = facts_for(model)
+    return [(_get_path(layer, facts.attn_write), _get_path(layer, facts.mlp_write)) for layer in decoder_layers(model)]
+
+
+def model_shape(model: nn.Module) -> ModelShape:
+    cfg = model.config
+    cfg = getattr(cfg, "text_config", None) or cfg
+    n_heads = int(cfg.num_attention_heads)
+    n_kv = int(getattr(cfg, "num_key_value_heads", None) or n_heads)
+    hidden = int(cfg.hidden_size)
+    head_dim = int(getattr(cfg, "head_dim", None) or hidden // n_heads)
+    return ModelShape(
+        n_layers=int(cfg.num_hidden_layers),
+        n_heads=n_heads,
+        n_kv_heads=n_kv,
+        head_dim=head_dim,
+        hidden_size=hidden,
+        vocab_size=int(cfg.vocab_size),
+    )

@@ -1,0 +1,1 @@
+"""Evaluation: generation, the judges, attack success, helpfulness and damage on harmless text."""

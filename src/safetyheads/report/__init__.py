@@ -1,0 +1,1 @@
+"""The report: reading run directories into tables, figures and one HTML page."""

@@ -1,0 +1,1 @@
+"""Scores: Ships, Sahara, the safety-specific scores, the screen and run comparisons."""

@@ -1,0 +1,1 @@
+"""The study: the model organism, the refusal direction search, controls and verdicts."""
