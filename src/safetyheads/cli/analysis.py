@@ -13,11 +13,13 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli import common as c
+from safetyheads.evaluation.generation import DecodingSettings
+from safetyheads.evaluation.outcomes import measure_outcomes
 from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
 from safetyheads.scores.specificity import (
     HARMLESS_QUESTIONS,
 )
-from safetyheads.types import AblationKind, AblationSpec, Head, ModelShape, PromptItem, SafetyHeadsError
+from safetyheads.types import AblationKind, AblationSpec, Head, ModelShape, SafetyHeadsError
 
 stdout = Console()
 
@@ -141,42 +143,6 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 # ---------------------------------------------------------------------------------------------- ASR helper
 
 
-def measure_asr(
-    model,
-    tokenizer,
-    items: Sequence[PromptItem],
-    template,
-    system: str | None,
-    max_new_tokens: int,
-    judge,
-    heads: Sequence[Head] = (),
-    spec: AblationSpec | None = None,
-    batch_size: int | None = None,
-) -> tuple[dict, list[dict]]:
-    """Outcomes as ``safetyheads eval`` computes them: greedy answers with ``heads`` ablated, judged by ``judge``
-    (refused, complied or broken). Returns (summary, per-prompt records)."""
-    from safetyheads.data.prompts import prepare
-    from safetyheads.evaluation.asr import summarize
-    from safetyheads.evaluation.generation import DecodingSettings, generate
-    from safetyheads.evaluation.judges import Case
-
-    texts = [item.text for item in items]
-    ids = [x for _t, x in prepare(tokenizer, texts, template, system)]
-    settings = DecodingSettings(max_new_tokens=max_new_tokens)
-    gens = generate(model, tokenizer, ids, heads, spec, settings, batch_size=batch_size, show_progress=True)
-    answers = [g.text for g in gens]
-    verdicts = judge.judge([Case(t, a, x) for t, a, x in zip(texts, answers, ids, strict=True)])
-    records = []
-    for i, (item, answer, verdict) in enumerate(zip(items, answers, verdicts, strict=True)):
-        record: dict = {"index": i, "prompt": item.text}
-        if item.category is not None:
-            record["category"] = item.category
-        record["response"] = answer
-        record.update(verdict.as_dict())
-        records.append(record)
-    return summarize(records), records
-
-
 def _judge(name: str, judge_model: str | None, device: str, dtype: str):
     from safetyheads.cli.evaluate import judge_options
     from safetyheads.evaluation.judges import build_judge
@@ -235,17 +201,32 @@ def swap_cmd(
     base, base_tokenizer = c.load(source, device, dtype)
     check_swappable(base, aligned, component)
     summaries: dict[str, dict] = {}
+    decoding = DecodingSettings(max_new_tokens)
     if evaluate and eval_base:
         c.console.print("BASE:")
-        summaries["base"], records = measure_asr(
-            base, base_tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        summaries["base"], records = measure_outcomes(
+            base,
+            base_tokenizer,
+            items,
+            template,
+            system,
+            judge_obj,
+            decoding=decoding,
+            batch_size=batch_size,
         )
         out.mkdir(parents=True, exist_ok=True)
         _write_jsonl(out / "eval_base.jsonl", records)
     if evaluate:
         c.console.print("ALIGNED:")
-        summaries["aligned"], records = measure_asr(
-            aligned, tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        summaries["aligned"], records = measure_outcomes(
+            aligned,
+            tokenizer,
+            items,
+            template,
+            system,
+            judge_obj,
+            decoding=decoding,
+            batch_size=batch_size,
         )
         out.mkdir(parents=True, exist_ok=True)
         _write_jsonl(out / "eval_aligned.jsonl", records)
@@ -258,8 +239,15 @@ def swap_cmd(
     save_swapped(aligned, tokenizer, model_dir, record)
     if evaluate:
         c.console.print("SWAPPED:")
-        summaries["swapped"], records = measure_asr(
-            aligned, tokenizer, items, template, system, max_new_tokens, judge_obj, batch_size=batch_size
+        summaries["swapped"], records = measure_outcomes(
+            aligned,
+            tokenizer,
+            items,
+            template,
+            system,
+            judge_obj,
+            decoding=decoding,
+            batch_size=batch_size,
         )
         _write_jsonl(out / "eval_swapped.jsonl", records)
 
@@ -347,13 +335,14 @@ def qkv_check_cmd(
 ) -> None:
     """ASR and helpfulness of one head group under ua-q, ua-k, sc and mean (and unablated; with --direction, the
     refusal direction), in one table."""
-    from safetyheads.cli.evaluate import _task_list, judge_options
+    from safetyheads.cli.evaluate import judge_options
     from safetyheads.core.direction import maybe_without
     from safetyheads.core.families import model_shape
     from safetyheads.core.heads import parse_heads, validate_heads
     from safetyheads.data.datasets import load_mc_task
     from safetyheads.evaluation.helpfulness import evaluate_mc
     from safetyheads.evaluation.judges import judge_record
+    from safetyheads.runs.eval_runs import task_list
 
     specs = []
     for k in [k.strip() for k in kinds.split(",") if k.strip()]:
@@ -367,7 +356,7 @@ def qkv_check_cmd(
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
     if task_limit < 1:
         raise SafetyHeadsError("--task-limit must be at least 1")
-    names = _task_list(tasks)
+    names = task_list(tasks)
     items = c.prompt_items(prompts, dataset, column, limit)
     mc = {name: load_mc_task(name, task_limit) for name in names}
     refusal_direction = c.load_direction(direction)
@@ -414,8 +403,8 @@ def qkv_check_cmd(
         what = "unablated" if spec is None else "ablating " + ",".join(map(str, units))
         c.console.print(f"{name}: {'the refusal direction ablated' if control is not None else what}")
         with maybe_without(lm, control):
-            summary, records = measure_asr(
-                lm, tokenizer, items, template, system, max_new_tokens, judge_obj, units, spec, size
+            summary, records = measure_outcomes(
+                lm, tokenizer, items, template, system, judge_obj, units, spec, DecodingSettings(max_new_tokens), size
             )
             help_scores = {t: evaluate_mc(lm, tokenizer, mc[t], units or None, spec, size).as_dict() for t in names}
         _write_jsonl(run.file(f"eval_{name}.jsonl"), records)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +11,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from safetyheads.core.heads import parse_heads, validate_heads
-from safetyheads.data.loading import load_model
+from safetyheads.data.loading import load_shared, shared_models  # noqa: F401 (shared_models: the demo's)
 from safetyheads.data.prompts import Template, prepare, read_prompts
-from safetyheads.types import DEFAULT_EPSILON, AblationSpec, Head, PromptItem, SafetyHeadsError
+from safetyheads.types import DEFAULT_EPSILON, PromptItem, SafetyHeadsError
 
 console = Console(stderr=True)
 
@@ -52,34 +50,9 @@ DEFAULT_TEMPLATE = Template.QUERY
 DEFAULT_EPS = DEFAULT_EPSILON
 
 
-_shared: dict[tuple[str, str, str], tuple] | None = None
-
-
-@contextmanager
-def shared_models() -> Iterator[None]:
-    """Within the block, commands that load the same (model, device, dtype) get the one copy loaded first.
-
-    For a sequence of commands in one process (``safetyheads demo``) that only read the weights and load
-    through ``load``: eval and helpfulness. Ablations are per call (context managers), so one command leaves
-    none behind.
-    """
-    global _shared
-    previous, _shared = _shared, {}
-    try:
-        yield
-    finally:
-        _shared = previous
-
-
 def load(model: str, device: str, dtype: str):
-    key = (model, device, dtype)
-    if _shared is not None and key in _shared:
-        return _shared[key]
-    with console.status(f"loading {model} ..."):
-        loaded = load_model(model, device=device, dtype=dtype)
-    if _shared is not None:
-        _shared[key] = loaded
-    return loaded
+    """The model and tokenizer (one shared copy inside ``loading.shared_models``), with a status line."""
+    return load_shared(model, device, dtype, console.status)
 
 
 def prompt_items(prompts: Path | None, dataset: str | None, column: str | None, limit: int | None) -> list[PromptItem]:
@@ -100,14 +73,6 @@ def prompt_texts(prompts: Path | None, dataset: str | None, column: str | None, 
 
 def encoded_prompts(tokenizer, texts: list[str], template: Template, system: str | None):
     return prepare(tokenizer, texts, template, system)
-
-
-def chosen_heads(spec_text: str | None, model, spec: AblationSpec) -> list[Head] | None:
-    from safetyheads.core.families import model_shape
-
-    if spec_text is None:
-        return None
-    return validate_heads(parse_heads(spec_text), model_shape(model), spec)
 
 
 ASR_COLUMNS = ("n", "refused", "complied (ASR)", "broken")  # each share with its 95% interval

@@ -9,11 +9,12 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli import common as c
-from safetyheads.cli.evaluate import JudgeModel, JudgeOpt, Scorer, judge_options, judge_settings
+from safetyheads.cli.evaluate import JudgeModel, JudgeOpt, Scorer, judge_options
 from safetyheads.core.direction import META
 from safetyheads.data.prompts import read_prompts
 from safetyheads.evaluation.judges import DEFAULT_JUDGE, build_judge
 from safetyheads.runs.distributed import model_provenance
+from safetyheads.runs.eval_runs import judge_settings
 from safetyheads.runs.rundir import RunDir, prompts_digest
 from safetyheads.study.direction_search import (
     DEFAULT_MAX_KL,

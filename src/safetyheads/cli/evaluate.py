@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,33 +9,23 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli import common as c
-from safetyheads.core.ablation import ablated
-from safetyheads.core.direction import intervention, maybe_without
 from safetyheads.core.heads import format_heads
 from safetyheads.core.progress import Progress
-from safetyheads.evaluation.asr import summarize
 from safetyheads.evaluation.coherence import DEFAULT_THRESHOLD, calibrate, passage_pairs
-from safetyheads.evaluation.damage import harmless_damage
-from safetyheads.evaluation.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings, generate
+from safetyheads.evaluation.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings
 from safetyheads.evaluation.helpfulness import (
     DEFAULT_TASKS,
-    MC_BATCH_SIZE,
     MC_TASKS,
     above_baselines,
-    arrange,
-    evaluate_mc,
 )
 from safetyheads.evaluation.judges import (
     DEFAULT_JUDGE,
     JUDGE_OPTIONS,
-    Case,
     build_judge,
     check_judge,
-    judge_record,
-    make_judge,
 )
-from safetyheads.runs.distributed import model_provenance
-from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
+from safetyheads.runs.eval_runs import eval_run, helpfulness_run
+from safetyheads.runs.rundir import write_json
 from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
 
 OUTCOME_ORDER = [o.value for o in OUTCOMES]
@@ -87,14 +75,6 @@ Seed = Annotated[int | None, typer.Option("--seed", help="Sampling seed (with --
 Tasks = Annotated[str, typer.Option("--tasks", help=f"Comma-separated tasks from: {', '.join(MC_TASKS)}.")]
 
 
-def _file_digest(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    if not path.exists():
-        raise SafetyHeadsError(f"file not found: {path}")
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def _print_summary(summary: dict, title: str) -> None:
     table = c.results_table(title, ("set", *c.ASR_COLUMNS))
     table.add_row("all", *c.asr_cells(summary))
@@ -123,14 +103,6 @@ def judge_options(
         "refusal_threshold": refusal_threshold,
     }
     return {k: v for k, v in given.items() if v is not None}
-
-
-def judge_settings(judge: str, options: dict) -> dict:
-    """What the run records about its judge (``judges.judge_record``; a template file by its digest)."""
-    out = judge_record(judge, options)
-    if "judge_template" in out:
-        out["judge_template"] = _file_digest(Path(out["judge_template"]))
-    return out
 
 
 def eval_cmd(
@@ -168,109 +140,22 @@ def eval_cmd(
         judge_model, judge_template, rubric_threshold, scorer, min_chars, repetition_rule, refusal_threshold
     )
     check_judge(judge, options)  # before any model loads
-    if max_new_tokens < 1:
-        raise SafetyHeadsError("--max-new-tokens must be at least 1")
-    if top_k is not None and top_k < 1:
-        raise SafetyHeadsError("--top-k must be at least 1")
     if top_k is None and (temperature is not None or seed is not None):
         raise SafetyHeadsError("--temperature and --seed apply to sampling (--top-k K); decoding is greedy without it")
-    items = c.prompt_items(prompts, dataset, column, limit)
-    texts = [item.text for item in items]
     decoding = DecodingSettings(
         max_new_tokens=max_new_tokens,
         top_k=top_k,
         temperature=1.0 if temperature is None else temperature,
         seed=0 if seed is None else seed,
     )
-    refusal_direction = c.load_direction(direction)
-    run = RunDir(out)
-    run.check_settings(
-        "eval",
-        {
-            "model": model,
-            "prompts": prompts_digest(texts),
-            "n_prompts": len(texts),
-            "template": str(template),
-            "system": system,
-            "heads": heads,
-            "ablation": spec.kind.value,
-            "epsilon": spec.epsilon,
-            **({"direction": refusal_direction.describe()} if refusal_direction else {}),
-            **judge_settings(judge, options),
-            **decoding.as_dict(),
-        },
-        results=["eval.jsonl"],
-    )
-    with run.lock("eval"):
-        lm, tokenizer = c.load(model, device, dtype)
-        run.record_provenance("eval", model_provenance(model, lm, device, dtype), batch_size)
-        chosen = c.chosen_heads(heads, lm, spec) or []
-        judge_obj = make_judge(judge, model=lm, tokenizer=tokenizer, device=device, dtype=dtype, **options)
-        encoded = c.encoded_prompts(tokenizer, texts, template, system)
-
-        def valid(position: int, record: dict) -> bool:  # results are written in prompt order
-            return (
-                record["index"] == position < len(texts)
-                and record["prompt"] == texts[position]
-                and record.get("outcome") in OUTCOME_NAMES
-            )
-
-        size = batch_size or 8
-        saved, cut = run.repair_jsonl("eval.jsonl", valid)
-        # Redo a partly written batch too: batches then hold the same prompts as in an uninterrupted run, and
-        # the file ends byte for byte the same.
-        aligned = len(saved) - len(saved) % size
-        if aligned < len(saved):
-            saved, more = run.repair_jsonl("eval.jsonl", lambda pos, r: pos < aligned and valid(pos, r))
-            cut += more
-        if cut:
-            c.console.print(f"cut {cut} bytes of torn or corrupt results off {run.file('eval.jsonl')}; redoing them")
-        done = {r["index"] for r in saved}
-        todo = [i for i in range(len(texts)) if i not in done]
-        if done:
-            c.console.print(f"resuming: {len(done)} of {len(texts)} prompts already in {run.file('eval.jsonl')}")
-        with Progress(enabled=True) as progress, maybe_without(lm, refusal_direction):
-            task = progress.task("evaluating", total=len(todo))
-            for start in range(0, len(todo), size):
-                idx = todo[start : start + size]
-                ids = [encoded[i][1] for i in idx]
-                if judge_obj.needs_generation:
-                    answers = [g.text for g in generate(lm, tokenizer, ids, chosen, spec, decoding, batch_size=size)]
-                    verdicts = judge_obj.judge(
-                        [Case(texts[i], a, x) for i, a, x in zip(idx, answers, ids, strict=True)]
-                    )
-                else:
-                    answers = [None] * len(idx)
-                    with ablated(lm, chosen, spec):
-                        verdicts = judge_obj.judge([Case(texts[i], None, x) for i, x in zip(idx, ids, strict=True)])
-                for i, answer, verdict in zip(idx, answers, verdicts, strict=True):
-                    record = {"index": i, "prompt": texts[i]}
-                    if items[i].category is not None:
-                        record["category"] = items[i].category
-                    record["response"] = answer
-                    record.update(verdict.as_dict())
-                    run.append_jsonl("eval.jsonl", record)
-                progress.advance(task, len(idx))
-        records = run.read_jsonl("eval.jsonl", valid)
-        summary = summarize(records)
-        summary.update(
-            heads=[str(h) for h in chosen],
-            ablation=spec.as_dict() if chosen else None,
-            direction=refusal_direction.describe() if refusal_direction else None,
-            judge=judge,
-            model=model,
-            template=str(template),
-        )
-        write_json(run.file("eval_summary.json"), summary)
-        what = (
-            f"{format_heads(chosen)} ablated ({spec.kind.value}, eps={spec.epsilon:g})"
-            if chosen
-            else "no heads ablated"
-        )
-        if refusal_direction is not None:
-            what += f", refusal direction (layer {refusal_direction.layer}) ablated"
-        _print_summary(summary, f"Outcomes, {judge} judge, {what}")
-        c.console.print(f"wrote {run.file('eval.jsonl')} and {run.file('eval_summary.json')}")
+    done = eval_run(
+        out, model=model, items=c.prompt_items(prompts, dataset, column, limit), template=template, system=system,
+        heads=heads, spec=spec, direction=c.load_direction(direction), judge=judge, options=options,
+        decoding=decoding, batch_size=batch_size, device=device, dtype=dtype, say=c.console.print,
+        status=c.console.status,
+    )  # fmt: skip
+    _print_summary(done.summary, f"Outcomes, {judge} judge, {done.what}")
+    c.console.print(f"wrote {' and '.join(map(str, done.files))}")
 
 
 def judge_cmd(
@@ -366,16 +251,6 @@ def print_agreement(name: str, result: dict, targets: dict[str, bool] | None) ->
     stdout.print(line)
 
 
-def _task_list(tasks: str) -> list[str]:
-    names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
-    if not names:
-        raise SafetyHeadsError(f"--tasks is empty; choose from: {', '.join(MC_TASKS)}")
-    unknown = [t for t in names if t not in MC_TASKS]
-    if unknown:
-        raise SafetyHeadsError(f"unknown task '{unknown[0]}'; choose from: {', '.join(MC_TASKS)}")
-    return list(dict.fromkeys(names))
-
-
 def helpfulness_cmd(
     model: c.Model,
     out: c.Out,
@@ -401,79 +276,38 @@ def helpfulness_cmd(
     dtype: c.Dtype = "float32",
 ) -> None:
     """Zero-shot multiple-choice accuracy (lm-eval-harness style), ablated and base when --heads are given."""
-    from safetyheads.data.datasets import load_mc_task
-
-    spec = AblationSpec.parse(ablation, epsilon)
-    names = _task_list(tasks)
-    if limit is not None and limit < 1:
-        raise SafetyHeadsError("--limit must be at least 1")
     refusal_direction = c.load_direction(direction)
-    run = RunDir(out)
-    run.check_settings(
-        "helpfulness",
-        # "base" only when off, so runs made before --no-base existed still resume; "direction" only when given
-        {"model": model, "heads": heads, "ablation": spec.kind.value, "epsilon": spec.epsilon, "limit": limit}
-        | ({} if with_base else {"base": False})
-        | ({"direction": refusal_direction.describe()} if refusal_direction else {})
-        | ({} if with_damage else {"damage": False}),
-        results=["helpfulness.json"],
+    done = helpfulness_run(
+        out, model=model, tasks=tasks, heads=heads, spec=AblationSpec.parse(ablation, epsilon),
+        direction=refusal_direction, limit=limit, with_base=with_base, with_damage=with_damage,
+        batch_size=batch_size, device=device, dtype=dtype, status=c.console.status,
+    )  # fmt: skip
+    result, paired = done.result, done.paired
+    table = c.results_table(
+        "Helpfulness: zero-shot accuracy"
+        + (f" with {format_heads(done.heads)} ablated" if done.heads else "")
+        + (f", refusal direction (layer {refusal_direction.layer}) ablated" if refusal_direction else ""),
+        ("task", "n", "accuracy", "acc_norm", "chance", "majority")
+        + (("base accuracy", "base acc_norm") if paired else ())
+        + ("can show damage",),
     )
-    items = {name: load_mc_task(name, limit) for name in names}  # fail on missing data before loading the model
-    with run.lock("helpfulness"):
-        lm, tokenizer = c.load(model, device, dtype)
-        run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype), batch_size)
-        chosen = c.chosen_heads(heads, lm, spec) or []
-        paired = (bool(chosen) or refusal_direction is not None) and with_base
-        file = run.file("helpfulness.json")
-        saved = json.loads(file.read_text()) if file.exists() else {}
-        per_task: dict[str, dict] = {}
-        for name, value in saved.items():  # resume: tasks already scored under the same settings
-            if name in MC_TASKS and (not paired or name in saved.get("base", {})):
-                per_task[name] = {"ablated": value, **({"base": saved["base"][name]} if paired else {})}
-        size = batch_size or MC_BATCH_SIZE
-        with Progress(enabled=True) as progress:
-            todo = [n for n in names if n not in per_task]
-            bar = progress.task("tasks", total=len(todo))
-            for name in todo:
-                with maybe_without(lm, refusal_direction):
-                    entry = {"ablated": evaluate_mc(lm, tokenizer, items[name], chosen, spec, size).as_dict()}
-                if paired:
-                    entry["base"] = evaluate_mc(lm, tokenizer, items[name], None, None, size).as_dict()
-                per_task[name] = entry
-                write_json(file, arrange(per_task))
-                progress.advance(bar)
-        result = arrange({n: per_task[n] for n in names})
-        intervened = bool(chosen) or refusal_direction is not None
-        if with_damage and intervened:
-            result["damage"] = saved.get("damage") or harmless_damage(
-                lm, tokenizer, lambda: intervention(lm, chosen, spec, refusal_direction)
-            )
-        write_json(file, result)
-        table = c.results_table(
-            "Helpfulness: zero-shot accuracy"
-            + (f" with {format_heads(chosen)} ablated" if chosen else "")
-            + (f", refusal direction (layer {refusal_direction.layer}) ablated" if refusal_direction else ""),
-            ("task", "n", "accuracy", "acc_norm", "chance", "majority")
-            + (("base accuracy", "base acc_norm") if paired else ())
-            + ("can show damage",),
+    for name in done.tasks:
+        r = result[name]
+        row = [name, str(r["n"]), f"{r['accuracy']:.3f}", f"{r['accuracy_norm']:.3f}"]
+        row += [_maybe(r.get("chance")), _maybe(r.get("majority"))]
+        reference = result["base"][name] if paired else r
+        if paired:
+            row += [f"{reference['accuracy']:.3f}", f"{reference['accuracy_norm']:.3f}"]
+        row.append("yes" if above_baselines(reference) else "no: not above chance and majority")
+        table.add_row(*row)
+    stdout.print(table)
+    for name, d in result.get("damage", {}).items():
+        stdout.print(
+            f"harmless {name}: KL from the unablated model {d['kl']:.4f} nats/token "
+            f"[{d['kl_ci'][0]:.4f}, {d['kl_ci'][1]:.4f}], loss {d['nll_base']:.3f} -> {d['nll']:.3f} "
+            f"({d['n']} sequences)"
         )
-        for name in names:
-            r = result[name]
-            row = [name, str(r["n"]), f"{r['accuracy']:.3f}", f"{r['accuracy_norm']:.3f}"]
-            row += [_maybe(r.get("chance")), _maybe(r.get("majority"))]
-            reference = result["base"][name] if paired else r
-            if paired:
-                row += [f"{reference['accuracy']:.3f}", f"{reference['accuracy_norm']:.3f}"]
-            row.append("yes" if above_baselines(reference) else "no: not above chance and majority")
-            table.add_row(*row)
-        stdout.print(table)
-        for name, d in result.get("damage", {}).items():
-            stdout.print(
-                f"harmless {name}: KL from the unablated model {d['kl']:.4f} nats/token "
-                f"[{d['kl_ci'][0]:.4f}, {d['kl_ci'][1]:.4f}], loss {d['nll_base']:.3f} -> {d['nll']:.3f} "
-                f"({d['n']} sequences)"
-            )
-        c.console.print(f"wrote {file}")
+    c.console.print(f"wrote {done.file}")
 
 
 def _maybe(x: float | None) -> str:

@@ -20,6 +20,7 @@ from safetyheads.core.direction import (
 from safetyheads.core.families import model_shape
 from safetyheads.core.heads import describe_unit, parse_heads
 from safetyheads.core.surgery import check_bakeable, save_ablated
+from safetyheads.runs.distributed import chosen_heads
 from safetyheads.types import AblationKind, AblationSpec, SafetyHeadsError
 
 PROBE = "Explain how attention heads work in a transformer."
@@ -91,7 +92,7 @@ def ablate(
     _check_out(out, model, overwrite)
     lm, tokenizer = c.load(model, device, dtype)
     check_bakeable(lm, spec)
-    chosen = c.chosen_heads(heads, lm, spec) or []
+    chosen = chosen_heads(heads, model_shape(lm), spec) or []
     existed = out.exists()
     save_ablated(lm, tokenizer, chosen, spec, out, source=model)
     if verify:

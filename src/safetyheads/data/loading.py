@@ -491,3 +491,30 @@ def load_model(name: str, device: str = "cpu", dtype: str | torch.dtype = "float
             path = resolve_model_path(name)
             model, tokenizer = _from_pretrained(str(path), torch_dtype, f"the cached model {path}")
     return model.to(device).eval(), tokenizer
+
+
+_shared: dict[tuple[str, str, str], tuple] | None = None
+
+
+@contextlib.contextmanager
+def shared_models() -> Iterator[None]:
+    """Within the block, runs that load the same (model, device, dtype) through ``load_shared`` get the one copy
+    loaded first (the demo's steps only read the weights; ablations are per call and leave nothing behind)."""
+    global _shared
+    previous, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        _shared = previous
+
+
+def load_shared(name: str, device: str = "cpu", dtype: str = "float32", status=None):
+    """``load_model``, or the copy already loaded inside ``shared_models``; ``status(text)`` wraps the load."""
+    key = (name, device, str(dtype))
+    if _shared is not None and key in _shared:
+        return _shared[key]
+    with status(f"loading {name} ...") if status else contextlib.nullcontext():
+        loaded = load_model(name, device=device, dtype=dtype)
+    if _shared is not None:
+        _shared[key] = loaded
+    return loaded

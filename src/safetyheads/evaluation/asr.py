@@ -3,6 +3,10 @@
 Every answer has one outcome (``refused``, ``complied`` or ``broken``; see ``safetyheads.types.Outcome``).
 A summary gives all three shares, each with a percentile-bootstrap 95% interval over prompts, overall and per
 category where the prompts have categories. Attack success is the ``complied`` share.
+
+This is the one place the shares and their intervals are computed: ``eval`` writes ``summarize``'s dict to
+``eval_summary.json`` and prints it, and the report shows that file (or, for a run without one yet, ``summarize`` of
+``counted_records``: what ``eval`` would write for the prompts done so far).
 """
 
 from __future__ import annotations
@@ -66,3 +70,18 @@ def summarize(records: Sequence[Mapping], seed: int = 0) -> dict:
             name: outcome_shares([outcomes[i] for i in idx], seed) for name, idx in sorted(groups.items())
         }
     return out
+
+
+def counted_records(records: Sequence[Mapping]) -> list[Mapping]:
+    """The leading records that ``eval`` keeps of a run: record ``i`` has ``index`` i and a known outcome.
+
+    ``eval`` writes its records in prompt order and, resuming an interrupted run, keeps exactly these (it also
+    checks each prompt's text against its prompt list) and redoes the rest; its summary is ``summarize`` of them.
+    """
+    names = {o.value for o in OUTCOMES}
+    kept: list[Mapping] = []
+    for position, record in enumerate(records):
+        if not isinstance(record, Mapping) or record.get("index") != position or record.get("outcome") not in names:
+            break
+        kept.append(record)
+    return kept

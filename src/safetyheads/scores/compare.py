@@ -1,7 +1,8 @@
 """Do two runs find the same safety heads? Top-k overlap (Jaccard) and rank correlation (Spearman).
 
 A run is a ``ships`` output directory: its ``ships_mean.csv`` (any numeric column, ``mean`` by default),
-or its ``ships.jsonl`` when the CSV is missing (per-head means of ``scores`` over the prompts).
+or its ``ships.jsonl`` when the CSV is missing (per-head means of ``scores`` over the prompts, computed by
+``ships.mean_scores`` as the ``ships`` command computes the CSV). The report reads ships runs with the same functions.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from safetyheads.types import Head, SafetyHeadsError
+from safetyheads.types import Head, SafetyHeadsError, ShipsResult
 
 DEFAULT_KS = (1, 3, 5, 10)
 
@@ -46,52 +48,106 @@ def _grid_from_cells(cells: list[tuple[int, int, float]]) -> Grid:
     return grid
 
 
+def _number(value: Any) -> float | None:
+    """A score as a float; None for a missing value, NaN or anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def mean_over_prompts(grids: Sequence[Sequence[Sequence[Any]]]) -> tuple[Grid, Grid]:
+    """Per-head mean and std over per-prompt L x H grids (as read from ``ships.jsonl``), by ``ships.mean_scores``.
+
+    The one mean the ``ships`` command writes to ``ships_mean.csv``; this reader's part is only to make the grids
+    of a file it did not write rectangular: short rows and grids are padded, and a value that is not a number
+    counts as missing. A head with no value in any grid is None in both.
+    """
+    from safetyheads.scores.ships import mean_scores  # torch, only when a per-prompt file is read
+
+    rows = [[row if isinstance(row, list | tuple) else [] for row in g] for g in grids]
+    n_layers = max((len(g) for g in rows), default=0)
+    width = max((len(row) for g in rows for row in g), default=0)
+    rect = [
+        [
+            [_number(g[layer][h]) if layer < len(g) and h < len(g[layer]) else None for h in range(width)]
+            for layer in range(n_layers)
+        ]
+        for g in rows
+    ]
+    if not rect:
+        return [], []
+    return mean_scores([ShipsResult(prompt="", scores=g) for g in rect])
+
+
+def ships_jsonl_grids(path: Path) -> list[list]:
+    """The non-empty ``scores`` grid of each complete leading record of a ``ships.jsonl`` file.
+
+    A record counts as ``runs.rundir`` reads results files: a line that ends in a newline and holds a JSON object.
+    The first line that does not (a torn tail) ends the records; the file is never repaired.
+    """
+    grids = []
+    try:
+        lines = path.read_bytes().splitlines(keepends=True)
+    except FileNotFoundError:
+        return []
+    for raw in lines:
+        try:
+            record = json.loads(raw) if raw.endswith(b"\n") else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = None
+        if not isinstance(record, dict):
+            break
+        if isinstance(record.get("scores"), list) and record["scores"]:
+            grids.append(record["scores"])
+    return grids
+
+
+def csv_columns(csv_file: Path) -> list[str]:
+    """The header of a CSV file ([] when it is empty)."""
+    with open(csv_file, newline="", encoding="utf-8") as f:
+        return next(csv.reader(f), [])
+
+
+def csv_grid(csv_file: Path, column: str = "mean") -> Grid:
+    """One column of a per-head CSV (``layer``, ``head``, ``column``: ``ships_mean.csv``) as an L x H grid.
+
+    Heads without a finite value are None. SafetyHeadsError when the column is missing, a line cannot be read or
+    the column holds no finite value.
+    """
+    with open(csv_file, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames or []
+        if column not in fields or "layer" not in fields or "head" not in fields:
+            have = ", ".join(fields) or "nothing"
+            raise SafetyHeadsError(f"{csv_file} has no '{column}' column (it has: {have})")
+        cells = []
+        for line, row in enumerate(reader, 2):
+            try:
+                cells.append((int(row["layer"]), int(row["head"]), float(row[column])))
+            except (TypeError, ValueError):
+                raise SafetyHeadsError(f"{csv_file}, line {line}: cannot read layer, head and {column}") from None
+    cells = [c for c in cells if math.isfinite(c[2])]
+    if not cells:
+        raise SafetyHeadsError(f"{csv_file} holds no scores")
+    return _grid_from_cells(cells)
+
+
 def read_run(path: str | Path, column: str = "mean", name: str | None = None) -> RunScores:
     """The per-head scores of a ships run directory (or of a ``ships_mean.csv`` file given directly)."""
     path = Path(path)
     csv_file = path if path.is_file() else path / "ships_mean.csv"
     label = name or (path.parent.name if path.is_file() else path.resolve().name)
     if csv_file.is_file():
-        with open(csv_file, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            fields = reader.fieldnames or []
-            if column == "kl_mean" and column not in fields and _plain_ships(csv_file.parent):
-                column = "mean"  # a plain (--score kl) run: its mean is the harmful-set KL
-            if column not in fields or "layer" not in fields or "head" not in fields:
-                have = ", ".join(fields) or "nothing"
-                raise SafetyHeadsError(f"{csv_file} has no '{column}' column (it has: {have})")
-            cells = []
-            for line, row in enumerate(reader, 2):
-                try:
-                    cells.append((int(row["layer"]), int(row["head"]), float(row[column])))
-                except (TypeError, ValueError):
-                    raise SafetyHeadsError(f"{csv_file}, line {line}: cannot read layer, head and {column}") from None
-        cells = [c for c in cells if math.isfinite(c[2])]
-        if not cells:
-            raise SafetyHeadsError(f"{csv_file} holds no scores")
-        return RunScores(label, path, _grid_from_cells(cells), str(csv_file))
+        if column == "kl_mean" and column not in csv_columns(csv_file) and _plain_ships(csv_file.parent):
+            column = "mean"  # a plain (--score kl) run: its mean is the harmful-set KL
+        return RunScores(label, path, csv_grid(csv_file, column), str(csv_file))
     jsonl = path / "ships.jsonl"
     if path.is_dir() and jsonl.is_file():
         if column != "mean":
             raise SafetyHeadsError(f"{path} has no ships_mean.csv to read the '{column}' column from")
-        grids = []
-        for raw in jsonl.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                break
-            if isinstance(record, dict) and isinstance(record.get("scores"), list):
-                grids.append(record["scores"])
-        if grids:
-            sums: dict[tuple[int, int], list[float]] = {}
-            for g in grids:
-                for layer, row in enumerate(g):
-                    for h, v in enumerate(row):
-                        if isinstance(v, int | float) and not isinstance(v, bool):
-                            sums.setdefault((layer, h), []).append(float(v))
-            cells = [(layer, h, sum(vs) / len(vs)) for (layer, h), vs in sums.items()]
-            if cells:
-                return RunScores(label, path, _grid_from_cells(cells), str(jsonl))
+        mean = mean_over_prompts(ships_jsonl_grids(jsonl))[0]
+        if any(v is not None for row in mean for v in row):
+            return RunScores(label, path, mean, str(jsonl))
     if not path.exists():
         raise SafetyHeadsError(f"run not found: {path}")
     raise SafetyHeadsError(f"{path} holds no Ships scores (no ships_mean.csv or ships.jsonl); run `safetyheads ships`")
