@@ -98,30 +98,17 @@ def compare_cmd(
 ) -> None:
     """Do two runs find the same safety heads? Jaccard@k of the top-k heads and Spearman of the scores."""
     from safetyheads.report.plots import side_by_side_png
-    from safetyheads.scores.compare import compare_runs, read_run
+    from safetyheads.scores.compare import compare_run
 
     try:
         k_values = [int(k) for k in ks.split(",") if k.strip()]
     except ValueError:
         raise SafetyHeadsError(f"--k must be comma-separated whole numbers, not '{ks}'") from None
-    if not k_values or min(k_values) < 1:
-        raise SafetyHeadsError("--k needs at least one k >= 1")
-    a, b = read_run(run_a, column), read_run(run_b, column)
-    if a.name == b.name:
-        a.name, b.name = f"{a.name} (A)", f"{b.name} (B)"
-    result = compare_runs(a, b, k_values)
-    result["column"] = column
-    if out is None:
-        base = run_a.parent if run_a.is_file() else run_a
-        out = base / f"compare_{Path(run_b).resolve().name if run_b.is_dir() else run_b.parent.resolve().name}"
-    out.mkdir(parents=True, exist_ok=True)
-    png = out / "compare.png"
-    side_by_side_png(a, b, png, k=min(5, result["n_heads"]), label=column)
-    result["figure"] = str(png)
-    write_json(out / "compare.json", result)
+    result, out = compare_run(run_a, run_b, out, column, k_values, figure=side_by_side_png)
+    a_name, b_name = result["a"]["name"], result["b"]["name"]
     rho = result["spearman"]
-    title = f"{a.name} vs {b.name}: {column} over {result['n_heads']} heads, Spearman {_fmt(rho)}"
-    tops = (f"top-k {a.name}", f"top-k {b.name}", "shared")
+    title = f"{a_name} vs {b_name}: {column} over {result['n_heads']} heads, Spearman {_fmt(rho)}"
+    tops = (f"top-k {a_name}", f"top-k {b_name}", "shared")
     table = c.results_table(title, ("k", "Jaccard", "chance", *tops), text=0, lists=tops)
     for o in result["overlap"]:
         table.add_row(
@@ -133,7 +120,7 @@ def compare_cmd(
             c.list_cell(o["shared"]),
         )
     stdout.print(table)
-    c.console.print(f"wrote {out / 'compare.json'} and {png}")
+    c.console.print(f"wrote {out / 'compare.json'} and {result['figure']}")
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:

@@ -1,19 +1,8 @@
-"""``safetyheads demo``: the whole study on the safety-tuned model, made of the regular commands.
-
-In one run directory it runs: per-query Ships over AdvBench attribution prompts; the paper's Sahara group and
-the contrastive (helpfulness-penalised) one; the refusal direction (the positive control: an intervention known
-to remove refusal); the shares of answers refused, complied (attack success) and broken, by the default judge,
-on AdvBench evaluation prompts (disjoint from the attribution ones) for no heads, each group, the direction and
-random groups of the same size; ARC-Easy/BoolQ helpfulness with its baselines, and the KL from the unablated
-model on harmless text, for each candidate; ``ua-q`` against ``sc`` on each Sahara group; Ships on the base
-model and the head overlap with the tuned model; the HTML report; and a summary table with the verdict from
-intervals (``summary.json``, ``summary.md``). Each step is the command a user would run by hand, so an
-interrupted demo resumes where it stopped.
-"""
+"""``safetyheads demo``: the whole study on the safety-tuned model (``safetyheads.study.demo.run_demo``), then the
+HTML report (``safetyheads.report``), and the summary printed."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -22,10 +11,8 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli.common import console, results_table
-from safetyheads.study.organism import BASE_MODEL, ORGANISM
 
 stdout = Console()
-HELPFULNESS_KINDS = ("base", "sahara", "objective", "control")
 
 
 def demo(
@@ -53,133 +40,26 @@ def demo(
     ] = None,
 ) -> None:
     """Find safety heads in the safety-tuned model and measure what ablating them does, against controls."""
-    from safetyheads.cli import main
-    from safetyheads.cli.common import shared_models
-    from safetyheads.core.heads import parse_heads
-    from safetyheads.scores.compare import read_run, top_k
-    from safetyheads.study.study import random_groups, read_row, write_summary
-    from safetyheads.types import Head
+    from safetyheads.report.plots import side_by_side_png
+    from safetyheads.report.report import build_report
+    from safetyheads.study.demo import DemoSettings, run_demo
+    from safetyheads.study.organism import ORGANISM
 
-    started = time.perf_counter()
-    times: dict[str, float] = {}
-    name = model or ORGANISM
-    if name == ORGANISM:
-        from safetyheads.study.organism import build
-
-        t0 = time.perf_counter()
-        build(log=console.print)
-        times["organism"] = time.perf_counter() - t0
-    compare_with = base_model or (BASE_MODEL if name == ORGANISM else None)
-    out.mkdir(parents=True, exist_ok=True)
-    common = ["--model", name, "--template", "chat"]
-    n_stages = 7 + (3 if compare_with else 0)
+    settings = DemoSettings(model, prompts, steps, eval_limit, help_limit, max_new_tokens, random_draws,
+                            direction_val, direction_max_kl, pool, base_model)  # fmt: skip
+    n_stages = 7 + (3 if (base_model or model in (None, ORGANISM)) else 0)
     counter = iter(range(1, n_stages + 1))
-
-    def run(argv: list[str]) -> None:
-        code = main(argv)
-        if code != 0:
-            raise typer.Exit(code)
 
     def stage(title: str, work) -> None:
         console.rule(f"[bold]{next(counter)}/{n_stages} {title}")
         t0 = time.perf_counter()
         work()
-        times[title] = time.perf_counter() - t0
-        console.print(f"{title}: {times[title]:.0f} s")
+        console.print(f"{title}: {time.perf_counter() - t0:.0f} s")
 
-    def group_of(folder: str) -> list[str]:
-        saved = json.loads((out / folder / "sahara.json").read_text())
-        return [f"{layer}-{head}" for layer, head in saved["group"]]
-
-    attribution = ["--dataset", "advbench:attribution", "--limit", str(prompts)]
-    sahara = [*common, *attribution, "--steps", str(steps)]
-    ships = ["ships", *common, *attribution, "--score", "contrastive", "--out", str(out / "ships")]
-    stage("per-query Ships, harmful and harmless prompts", lambda: run(ships))
-
-    def candidates(column: str) -> list[str]:
-        if pool <= 0:
-            return []
-        ranked = top_k(read_run(out / "ships", column).values(), pool)
-        return ["--heads", ",".join(str(h) for h in ranked)]
-
-    stage("Sahara (paper)", lambda: run(["sahara", *sahara, *candidates("kl_mean"), "--out", str(out / "sahara")]))
-    stage("Sahara (contrastive)", lambda: run(["sahara", *sahara, *candidates("mean"), "--objective", "contrastive",
-                                               "--out", str(out / "sahara_contrastive")]))  # fmt: skip
-    if compare_with:  # the answer-aimed search: heads whose ablation brings the tuned model back to the untuned one
-        untune = ["sahara", *sahara, *candidates("kl_mean"), "--score", "untune", "--base-model", compare_with,
-                  "--out", str(out / "sahara_untune")]  # fmt: skip
-        stage("Sahara (untune)", lambda: run(untune))
-    harmless = []
-    if name == ORGANISM:  # the harmless requests it was trained to answer (docs/organism-and-demo.md says why)
-        from safetyheads.study.organism import harmless_training_requests
-
-        (out / "direction_harmless.txt").write_text("\n".join(harmless_training_requests()) + "\n")
-        harmless = ["--harmless", str(out / "direction_harmless.txt")]
-    direction = ["direction", "--model", name, *harmless, "--n-val", str(direction_val),
-                 "--max-new-tokens", str(max_new_tokens),
-                 "--max-kl", str(direction_max_kl),
-                 "--out", str(out / "direction")]  # fmt: skip
-    stage("refusal direction (positive control)", lambda: run(direction))
-    groups = {"sahara": group_of("sahara"), "contrastive": group_of("sahara_contrastive")}
-    if compare_with:
-        groups["untune"] = group_of("sahara_untune")
-    shape = read_run(out / "ships").shape
-    every_head = [Head(layer, h) for layer in range(shape[0]) for h in range(shape[1])]
-    found = parse_heads([h for g in groups.values() for h in g])
-    for d, group in enumerate(random_groups(every_head, steps, random_draws, seed=0, exclude=found), 1):
-        groups[f"random{d}"] = [str(h) for h in group]
-
-    # (run-folder suffix, kind, heads, ablation)
-    conditions: list[tuple[str, str, list[str], str]] = [("base", "base", [], "ua-q")]
-    conditions += [(g, "sahara", groups[g], "ua-q") for g in ("sahara", "contrastive")]
-    conditions += [("untune", "objective", groups["untune"], "ua-q")] if "untune" in groups else []
-    conditions += [(f"{g}_sc", "variant", groups[g], "sc") for g in ("sahara", "contrastive")]
-    conditions += [("direction", "control", [], "direction")]
-    conditions += [(g, "random", heads, "ua-q") for g, heads in groups.items() if g.startswith("random")]
-    evaluation = ["--dataset", "advbench:evaluation", "--limit", str(eval_limit),
-                  "--max-new-tokens", str(max_new_tokens), "--batch-size", str(min(eval_limit, 32))]  # fmt: skip
-    helpful = ["--tasks", "arc_easy,boolq", "--limit", str(help_limit)]
-
-    def ablation(heads: list[str], kind: str) -> list[str]:
-        if kind == "direction":
-            return ["--direction", str(out / "direction")]
-        return ["--heads", ",".join(heads), "--ablation", kind] if heads else []
-
-    def evals() -> None:
-        for suffix, _, heads, kind in conditions:
-            run(["eval", *common, *evaluation, *ablation(heads, kind), "--out", str(out / f"eval_{suffix}")])
-
-    # helpfulness and harmless damage for the unablated model and the candidates (not the sc variants, not the
-    # random groups: the verdict compares candidates' helpfulness with the unablated model's)
-    measured = [c for c in conditions if c[1] in HELPFULNESS_KINDS]
-
-    def helpfulness() -> None:
-        for suffix, _, heads, kind in measured:
-            extra = [*ablation(heads, kind), "--no-base"] if kind == "direction" or heads else []
-            run(["helpfulness", "--model", name, *helpful, *extra, "--out", str(out / f"helpfulness_{suffix}")])
-
-    with shared_models():  # one model copy for the many eval and helpfulness commands
-        stage(f"ASR for {len(conditions)} conditions", evals)
-        stage(f"helpfulness and harmless damage for {len(measured)} conditions", helpfulness)
-    overlap = None
-    if compare_with:
-        stage("Ships on the base model", lambda: run(["ships", "--model", compare_with, "--template", "chat",
-                                                      *attribution, "--out", str(out / "ships_base")]))  # fmt: skip
-        compare = ["compare", str(out / "ships_base"), str(out / "ships"), "--column", "kl_mean",
-                   "--out", str(out / "compare")]  # fmt: skip
-        stage("head overlap, base vs tuned", lambda: run(compare))
-        overlap = json.loads((out / "compare" / "compare.json").read_text())
-    stage("report", lambda: run(["report", str(out)]))
-
-    rows = [read_row(c, kind, out / f"eval_{c}", out / f"helpfulness_{c}") for c, kind, _, _ in conditions]
-    times["total"] = time.perf_counter() - started
-    summary = write_summary(
-        out,
-        rows,
-        {"model": name, "groups": groups, "overlap": overlap, "times_s": times, "base_model": compare_with},
-    )
-    print_summary(name, rows, summary)
-    console.print(f"demo finished in {times['total'] / 60:.1f} min; report: {out / 'report.html'}")
+    done = run_demo(out, settings, stage, say=console.print, status=console.status, compare_figure=side_by_side_png)
+    stage("report", lambda: build_report(out, None, 10))
+    print_summary(done.name, done.rows, done.summary)
+    console.print(f"demo finished in {done.times['total'] / 60:.1f} min; report: {out / 'report.html'}")
 
 
 def print_summary(name: str, rows, summary: dict) -> None:

@@ -12,19 +12,15 @@ from safetyheads.cli import common as c
 from safetyheads.cli.evaluate import JudgeModel, JudgeOpt, Scorer, judge_options
 from safetyheads.core.direction import META
 from safetyheads.data.prompts import read_prompts
-from safetyheads.evaluation.judges import DEFAULT_JUDGE, build_judge
-from safetyheads.runs.distributed import model_provenance
-from safetyheads.runs.eval_runs import judge_settings
-from safetyheads.runs.rundir import RunDir, prompts_digest
+from safetyheads.evaluation.judges import DEFAULT_JUDGE
 from safetyheads.study.direction_search import (
     DEFAULT_MAX_KL,
     DirectionSettings,
     default_harmless,
-    find_direction,
+    direction_run,
     parse_layers,
 )
 
-LAYERS_FILE = "direction_layers.jsonl"
 stdout = Console()
 
 HarmfulFile = Annotated[Path | None, typer.Option("--harmful", help="Harmful prompts file (or --harmful-dataset).")]
@@ -76,37 +72,10 @@ def direction_cmd(
         "harmful": str(harmful) if harmful else harmful_dataset,
         "harmless": str(harmless) if harmless else "builtin",
     }
-    run = RunDir(out)
-    run.check_settings(
-        "direction",
-        {
-            "model": model,
-            **source,
-            "harmful_prompts": prompts_digest(harmful_texts),
-            "harmless_prompts": prompts_digest(harmless_texts),
-            **settings.__dict__,
-            **judge_settings(judge, options),
-        },
-        results=[LAYERS_FILE],
-    )
-    with run.lock("direction"):
-        lm, tokenizer = c.load(model, device, dtype)
-        run.record_provenance("direction", model_provenance(model, lm, device, dtype))
-        judge_obj = build_judge(judge, options, model=lm, tokenizer=tokenizer, device=device, dtype=dtype)
-        done, _ = run.repair_jsonl(LAYERS_FILE)
-        found = find_direction(
-            lm,
-            tokenizer,
-            harmful_texts,
-            harmless_texts,
-            judge_obj,
-            settings,
-            info={"model": model, **source},
-            done=done,
-            on_layer=lambda row: run.append_jsonl(LAYERS_FILE, row),
-            show_progress=True,
-        )
-        found.save(out)
+    found = direction_run(
+        out, model=model, harmful_texts=harmful_texts, harmless_texts=harmless_texts, source=source,
+        settings=settings, judge=judge, options=options, device=device, dtype=dtype, status=c.console.status,
+    )  # fmt: skip
     print_layers(found.info["layers"], found.layer, max_kl)
     c.console.print(f"chosen: the direction after layer {found.layer}; wrote {out / META}")
 

@@ -28,38 +28,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from safetyheads.core.files import _fsync_dir, atomic_write_text, write_json  # noqa: F401 (re-exported)
 from safetyheads.types import AblationSpec, Head, ModelShape, SafetyHeadsError
 
 SETTINGS_FILE = "run.json"
 PROVENANCE_KEY = "_provenance"  # run.json key holding per-command provenance (not a command's settings)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or truncation in ``path`` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
 class RunDir:

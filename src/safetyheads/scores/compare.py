@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from safetyheads.core.files import write_json
 from safetyheads.types import Head, SafetyHeadsError, ShipsResult
 
 DEFAULT_KS = (1, 3, 5, 10)
@@ -249,3 +250,36 @@ def compare_runs(a: RunScores, b: RunScores, ks: Sequence[int] = DEFAULT_KS) -> 
         "spearman": rho,
         "overlap": overlap,
     }
+
+
+def compare_run(
+    run_a: str | Path,
+    run_b: str | Path,
+    out: str | Path | None = None,
+    column: str = "mean",
+    ks: Sequence[int] = (1, 3, 5, 10),
+    figure: Callable[[RunScores, RunScores, Path, int, str], object] | None = None,
+) -> tuple[dict, Path]:
+    """``safetyheads compare``: ``compare_runs`` of two ships runs by ``column``, written to ``out``/compare.json
+    (default ``out``: RUN_A/compare_<name of RUN_B>); ``figure(a, b, path, k, label)`` draws ``out``/compare.png
+    (the CLI passes ``report.plots.side_by_side_png``). Returns (the comparison, ``out``)."""
+    k_values = [int(k) for k in ks]
+    if not k_values or min(k_values) < 1:
+        raise SafetyHeadsError("--k needs at least one k >= 1")
+    run_a, run_b = Path(run_a), Path(run_b)
+    a, b = read_run(run_a, column), read_run(run_b, column)
+    if a.name == b.name:
+        a.name, b.name = f"{a.name} (A)", f"{b.name} (B)"
+    result = compare_runs(a, b, k_values)
+    result["column"] = column
+    if out is None:
+        base = run_a.parent if run_a.is_file() else run_a
+        out = base / f"compare_{run_b.resolve().name if run_b.is_dir() else run_b.parent.resolve().name}"
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if figure is not None:
+        png = out / "compare.png"
+        figure(a, b, png, min(5, result["n_heads"]), column)
+        result["figure"] = str(png)
+    write_json(out / "compare.json", result)
+    return result, out

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -29,10 +30,14 @@ from safetyheads.core.direction import RefusalDirection, difference_of_means, un
 from safetyheads.core.engine import kl_divergence
 from safetyheads.core.families import model_shape
 from safetyheads.core.progress import Progress
+from safetyheads.data.loading import load_shared
 from safetyheads.data.prompts import Template, prepare
 from safetyheads.evaluation.asr import outcome_shares
 from safetyheads.evaluation.generation import DecodingSettings, generate
-from safetyheads.evaluation.judges import Case, Judge, next_token_logprobs
+from safetyheads.evaluation.judges import DEFAULT_JUDGE, Case, Judge, build_judge, next_token_logprobs
+from safetyheads.runs.distributed import model_provenance
+from safetyheads.runs.eval_runs import judge_settings
+from safetyheads.runs.rundir import RunDir, prompts_digest
 from safetyheads.types import SafetyHeadsError
 
 DEFAULT_MAX_KL = 1.0  # nats: see the module docstring
@@ -204,3 +209,50 @@ def default_harmless(seed: int = 0) -> list[str]:
         random.Random(seed + i).shuffle(texts)
     mixed = [texts[i] for i in range(max(map(len, sources))) for texts in sources if i < len(texts)]
     return list(dict.fromkeys(mixed))
+
+
+LAYERS_FILE = "direction_layers.jsonl"
+
+
+def direction_run(
+    out: str | Path,
+    *,
+    model: str,
+    harmful_texts: list[str],
+    harmless_texts: list[str],
+    source: dict,
+    settings: DirectionSettings,
+    judge: str = DEFAULT_JUDGE,
+    options: dict | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    status=None,
+) -> RefusalDirection:
+    """``safetyheads direction``: the refusal direction of ``model``, its layer chosen on held-apart prompts; every
+    layer's measurements go to ``out``/direction_layers.jsonl as they are made (a rerun resumes) and the direction
+    to ``out``/direction.safetensors and direction.json. ``source`` names where the prompts came from."""
+    options = dict(options or {})
+    run = RunDir(out)
+    run.check_settings(
+        "direction",
+        {
+            "model": model,
+            **source,
+            "harmful_prompts": prompts_digest(harmful_texts),
+            "harmless_prompts": prompts_digest(harmless_texts),
+            **settings.__dict__,
+            **judge_settings(judge, options),
+        },
+        results=[LAYERS_FILE],
+    )
+    with run.lock("direction"):
+        lm, tokenizer = load_shared(model, device, dtype, status)
+        run.record_provenance("direction", model_provenance(model, lm, device, dtype))
+        judge_obj = build_judge(judge, options, model=lm, tokenizer=tokenizer, device=device, dtype=dtype)
+        done, _ = run.repair_jsonl(LAYERS_FILE)
+        found = find_direction(
+            lm, tokenizer, harmful_texts, harmless_texts, judge_obj, settings, info={"model": model, **source},
+            done=done, on_layer=lambda row: run.append_jsonl(LAYERS_FILE, row), show_progress=True,
+        )  # fmt: skip
+        found.save(out)
+    return found
