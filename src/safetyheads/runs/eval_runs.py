@@ -135,7 +135,7 @@ def eval_run(
         # Redo a partly written batch too: batches then hold the same prompts as in an uninterrupted run, and
         # the file ends byte for byte the same.
         aligned = len(saved) - len(saved) % size
-        if aligned < len(saved):
+        if len(saved) < len(texts) and aligned < len(saved):  # a finished run (last batch short) keeps everything
             saved, more = run.repair_jsonl("eval.jsonl", lambda pos, r: pos < aligned and valid(pos, r))
             cut += more
         if cut:
