@@ -2,7 +2,8 @@
 
 One Ray instance and one pool of two workers serve the whole module (Ray and its workers are slow to
 start). Every local comparison runs on one CPU thread, as the workers do: the engine's last bits can
-depend on the thread count.
+depend on the thread count. The last tests need no Ray: the cutting of work into units, and the worker's units
+against the library functions the local backend runs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,20 @@ import torch
 from models import save_tiny
 
 from safetyheads.cli import main
-from safetyheads.runs.distributed import LocalBackend, RayOptions, RayPool, map_prompt_batches, map_prompts
+from safetyheads.core.engine import Engine
+from safetyheads.runs.distributed import (
+    LocalBackend,
+    ModelWorker,
+    RayOptions,
+    RayPool,
+    deal,
+    map_prompt_batches,
+    map_prompts,
+    plan_batches,
+    plan_units,
+)
+from safetyheads.scores.sahara import generalized_ships, top_left_singular
+from safetyheads.scores.ships import ships_for_prompt
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 try:
@@ -198,3 +212,50 @@ def test_bad_backend_options_exit_2_with_one_line(cluster, model_dir, tmp_path, 
     code = main(["ships", "--model", model_dir, "--prompts", str(prompts), "--out", str(tmp_path / "x"), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------- without Ray
+
+
+@pytest.mark.parametrize("rows", [1, 3, 4, 5, 7])
+@pytest.mark.parametrize("units", [1, 2, 3, 5])
+def test_an_engine_sweeps_a_unit_in_exactly_the_unit_batches(rows, units):
+    # a worker runs a unit's heads with Engine.sweep (sorted, `rows` per batch): the batches must be the sweep's own
+    candidates = [Head(layer, head) for layer in range(4) for head in range(4)][::-1][:13]
+    dealt = deal(plan_batches(candidates, rows), units)
+    joined = plan_units(candidates, rows, units)
+    assert len(joined) == len(dealt) and sorted(h for unit in joined for h in unit) == sorted(candidates)
+    for unit, batches in zip(joined, dealt, strict=True):
+        assert plan_batches(unit, rows) == batches
+
+
+def test_worker_units_are_the_local_ships_and_sahara(local, encoded):
+    # ModelWorker in this process: its units, put together, give what sweep_ships and sahara's scoring give locally
+    worker = ModelWorker(local.model_name)
+    spec, rows = AblationSpec(), 3
+    candidates = local.shape.all_heads(spec)
+    with one_thread():
+        for _text, ids in encoded:
+            got = {}
+            for unit in plan_units(candidates, rows, 2):
+                got.update(worker.ships_unit(ids, unit, spec, rows))
+            assert got == ships_for_prompt(Engine(local.model, spec, rows), ids, candidates)
+        prompts = [ids for _t, ids in encoded]
+        base = top_left_singular(worker.base_hidden(prompts, spec), 2)
+        group = (Head(1, 0),)
+        remaining = [h for h in candidates if h not in group]
+        got = {}
+        for unit in plan_units(remaining, rows, 3):
+            got.update(worker.sahara_unit(prompts, group, unit, base, 2, spec, rows))
+        assert got == generalized_ships(Engine(local.model, spec, rows), prompts, remaining, group, 2)
+
+
+def test_local_map_prompt_batches_checks_the_count_and_keeps_order(local):
+    def wrong_count(model, tokenizer, batch):
+        return []
+
+    with pytest.raises(ValueError, match="returned 0 results for 2 prompts"):
+        map_prompt_batches(wrong_count, ["p0", "p1"], local, batch_size=2)
+    order = []
+    got = map_prompts(lambda m, t, x: x * 2, [1, 2, 3, 4], local, 3, lambda i, r: order.append(i), lambda i: i == 1)
+    assert got == [2, None, 6, 8] and order == [0, 2, 3]
