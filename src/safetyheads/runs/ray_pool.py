@@ -38,16 +38,7 @@ from safetyheads.core.progress import Progress
 from safetyheads.runs.backend import Backend
 from safetyheads.runs.planning import emit_in_order, plan_units
 from safetyheads.runs.worker import ModelWorker
-from safetyheads.scores.sahara import (
-    Scorer,
-    Sweep,
-    beam_result,
-    check_search,
-    reporter,
-    resume_history,
-    run_beam,
-    top_left_singular,
-)
+from safetyheads.scores.sahara import Scorer, Sweep, search, top_left_singular
 from safetyheads.scores.ships import scores_grid
 from safetyheads.types import (
     AblationSpec,
@@ -99,36 +90,6 @@ def worker_error(err: Exception) -> Exception:
             f"a Ray worker died ({first}); the results written so far are kept: rerun the same command to resume"
         )
     return err
-
-
-def sahara_search(
-    shape: ModelShape,
-    spec: AblationSpec,
-    n_prompts: int,
-    scorer: Callable[[], Scorer],
-    steps: int = 3,
-    rank: int = 1,
-    candidates: Sequence[Head] | None = None,
-    *,
-    done_steps: Sequence[SaharaStep] = (),
-    on_step: Callable[[SaharaStep], None] | None = None,
-    show_progress: bool = False,
-    beam: int = 1,
-    done_beam: Sequence[BeamStep] = (),
-    on_result: Callable[[SaharaResult], None] | None = None,
-) -> SaharaResult:
-    """``scores.sahara.sahara`` after its engine is made: the search, with the sweep of a group left to ``scorer``.
-
-    ``scorer()`` is called once, when a step is left to run, and returns the ``Scorer`` of every step (it computes
-    the base subspace). The arguments are checked, and a search resumed, exactly as ``sahara`` does.
-    """
-    pool = validate_heads(candidates if candidates is not None else shape.all_heads(spec), shape, spec)
-    check_search(steps, len(pool), rank, n_prompts, beam=beam)
-    history = resume_history(done_steps, done_beam, beam, steps)
-    if len(history) < steps:
-        report = reporter(beam, on_step, on_result)
-        run_beam(pool, steps, beam, shape, spec, scorer(), history, n_prompts, report, show_progress)
-    return beam_result(history, beam)
 
 
 class RayPool(Backend):
@@ -383,7 +344,7 @@ class RayPool(Backend):
         """
         spec = spec or AblationSpec()
         prompts = list(prompts)
-        return sahara_search(
+        return search(
             self.shape,
             spec,
             len(prompts),

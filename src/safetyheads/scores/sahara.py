@@ -259,21 +259,45 @@ def sahara(
     from one step to the next), ``on_result`` with the search so far.
     """
     engine = Engine(model, spec, batch_size)
-    pool = validate_heads(
-        candidates if candidates is not None else engine.shape.all_heads(engine.spec),
-        engine.shape,
-        engine.spec,
-    )
-    check_search(steps, len(pool), rank, len(prompts), beam=beam)
+
+    def scorer() -> Scorer:
+        unablated, _ = final_hidden_states(engine, prompts, [])
+        base_subspace = top_left_singular(unablated, rank)
+
+        def score(group: tuple[Head, ...], remaining: list[Head], advance: Callable[[int], None]) -> Sweep:
+            return Sweep(generalized_ships(engine, prompts, remaining, group, rank, base_subspace, advance), remaining)
+
+        return score
+
+    return search(
+        engine.shape, engine.spec, len(prompts), scorer, steps, rank, candidates, done_steps=done_steps,
+        on_step=on_step, show_progress=show_progress, beam=beam, done_beam=done_beam, on_result=on_result,
+    )  # fmt: skip
+
+
+def search(
+    shape: ModelShape,
+    spec: AblationSpec,
+    n_prompts: int,
+    scorer: Callable[[], Scorer],
+    steps: int = 3,
+    rank: int = 1,
+    candidates: Sequence[Head] | None = None,
+    *,
+    done_steps: Sequence[SaharaStep] = (),
+    on_step: Callable[[SaharaStep], None] | None = None,
+    show_progress: bool = False,
+    beam: int = 1,
+    done_beam: Sequence[BeamStep] = (),
+    on_result: Callable[[SaharaResult], None] | None = None,
+) -> SaharaResult:
+    """The Sahara search with the sweep of a group left to ``scorer``: ``sahara`` (one process) and the Ray
+    backend (workers) share it. ``scorer()`` is called once, when a step is left to run, and returns the ``Scorer``
+    of every step (it computes the base subspace). The arguments are checked and a search resumed here."""
+    pool = validate_heads(candidates if candidates is not None else shape.all_heads(spec), shape, spec)
+    check_search(steps, len(pool), rank, n_prompts, beam=beam)
     history = resume_history(done_steps, done_beam, beam, steps)
-    if len(history) >= steps:
-        return beam_result(history, beam)
-    unablated, _ = final_hidden_states(engine, prompts, [])
-    base_subspace = top_left_singular(unablated, rank)
-
-    def score(group: tuple[Head, ...], remaining: list[Head], advance: Callable[[int], None]) -> Sweep:
-        return Sweep(generalized_ships(engine, prompts, remaining, group, rank, base_subspace, advance), remaining)
-
-    report = reporter(beam, on_step, on_result)
-    run_beam(pool, steps, beam, engine.shape, engine.spec, score, history, len(prompts), report, show_progress)
+    if len(history) < steps:
+        report = reporter(beam, on_step, on_result)
+        run_beam(pool, steps, beam, shape, spec, scorer(), history, n_prompts, report, show_progress)
     return beam_result(history, beam)
