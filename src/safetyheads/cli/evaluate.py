@@ -20,7 +20,6 @@ from safetyheads.evaluation.helpfulness import (
 )
 from safetyheads.evaluation.judges import (
     DEFAULT_JUDGE,
-    JUDGE_OPTIONS,
     build_judge,
     check_judge,
 )
@@ -202,32 +201,13 @@ def agreement_cmd(
     dtype: c.Dtype = "float32",
 ) -> None:
     """Each judge against the hand-labelled gold set: confusion matrix, agreement, precision and recall."""
-    from safetyheads.runs.gold import judge_gold, load_gold, meets_targets, reader_agreement
+    from safetyheads.runs.gold import agreement_run
 
-    names = judges or [DEFAULT_JUDGE, "keyword"]
-    items = load_gold(None if split == "all" else split)
-    readers = reader_agreement(items)
-    stdout.print(
-        f"gold set, {split} part: {len(items)} answers; the two readers agreed on {readers['agreement']:.1%} "
-        "before settling"
-    )
-    results = {"split": split, "n": len(items), "reader_agreement": readers["agreement"], "judges": {}}
-    given = judge_options(judge_model, judge_template, rubric_threshold)
-    for option in given:  # each option goes to the judges that take it; one no judge here takes does nothing
-        if not any(option in JUDGE_OPTIONS.get(name, ()) for name in names):
-            flag = "--" + option.replace("_", "-")
-            raise SafetyHeadsError(f"{flag} does nothing for the judges {', '.join(names)}")
-    for name in names:
-        options = {k: v for k, v in given.items() if k in JUDGE_OPTIONS.get(name, ())}
-        judge_obj = build_judge(name, options, answers_only=True, device=device, dtype=dtype)
-        with Progress(enabled=True) as progress:
-            bar = progress.task(f"judging with {name}", total=len(items))
-            result, _ = judge_gold(judge_obj, items, advance=lambda k, bar=bar: progress.advance(bar, k))
-        results["judges"][name] = result
-        print_agreement(name, result, meets_targets(result) if name == DEFAULT_JUDGE else None)
+    agreement_run(
+        judges, split, judge_options(judge_model, judge_template, rubric_threshold), device=device, dtype=dtype,
+        out=out, say=stdout.print, on_judge=print_agreement,
+    )  # fmt: skip
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "agreement.json", results)
         c.console.print(f"wrote {out / 'agreement.json'}")
 
 

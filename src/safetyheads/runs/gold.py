@@ -13,11 +13,15 @@ and labelled after that redesign was committed, is the ``test`` part.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
+from safetyheads.core.progress import Progress
+from safetyheads.evaluation.judges import DEFAULT_JUDGE, JUDGE_OPTIONS, build_judge
 from safetyheads.runs.judging import judge_rows
+from safetyheads.runs.rundir import write_json
 from safetyheads.types import OUTCOMES, Outcome, SafetyHeadsError
 
 SPLITS = ("dev", "test")
@@ -104,3 +108,50 @@ def judge_gold(judge, items: Sequence[GoldItem], advance=None) -> tuple[dict, li
 def reader_agreement(items: Sequence[GoldItem]) -> dict:
     """How often the two readers agreed before their disagreements were settled (reader B against reader A)."""
     return agreement([i.reader_a for i in items], [i.reader_b for i in items])
+
+
+def agreement_run(
+    judges: Sequence[str] | None = None,
+    split: str = "test",
+    options: dict | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    out: str | Path | None = None,
+    say: Callable[[str], None] | None = None,
+    on_judge: Callable[[str, dict, dict[str, bool] | None], None] | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """``safetyheads judge-agreement``: each of ``judges`` (default: topical and keyword) against the gold labels
+    of ``split`` (``test``, ``dev`` or ``all``), as ``{"split", "n", "reader_agreement", "judges": {name: result}}``
+    (also ``out/agreement.json`` with ``out``). Each of ``options`` (``judge_options`` keywords) goes to the judges
+    that take it; one that none of them takes is an error. ``say(line)`` gets a line on the gold set first, and
+    ``on_judge(name, result, targets)`` each judge's result as it is measured (``targets``: ``meets_targets`` for
+    the default judge, else None)."""
+    names = list(judges or [DEFAULT_JUDGE, "keyword"])
+    given = dict(options or {})
+    items = load_gold(None if split == "all" else split)
+    readers = reader_agreement(items)
+    if say is not None:
+        say(
+            f"gold set, {split} part: {len(items)} answers; the two readers agreed on {readers['agreement']:.1%} "
+            "before settling"
+        )
+    results: dict = {"split": split, "n": len(items), "reader_agreement": readers["agreement"], "judges": {}}
+    for option in given:  # each option goes to the judges that take it; one no judge here takes does nothing
+        if not any(option in JUDGE_OPTIONS.get(name, ()) for name in names):
+            flag = "--" + option.replace("_", "-")
+            raise SafetyHeadsError(f"{flag} does nothing for the judges {', '.join(names)}")
+    for name in names:
+        taken = {k: v for k, v in given.items() if k in JUDGE_OPTIONS.get(name, ())}
+        judge_obj = build_judge(name, taken, answers_only=True, device=device, dtype=dtype)
+        with Progress(enabled=show_progress) as progress:
+            bar = progress.task(f"judging with {name}", total=len(items))
+            result, _ = judge_gold(judge_obj, items, advance=lambda k, bar=bar: progress.advance(bar, k))
+        results["judges"][name] = result
+        if on_judge is not None:
+            on_judge(name, result, meets_targets(result) if name == DEFAULT_JUDGE else None)
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "agreement.json", results)
+    return results
