@@ -8,7 +8,7 @@ from models import save_tiny
 from safetyheads.cli import main
 from safetyheads.data.loading import load_model
 from safetyheads.data.prompts import prepare
-from safetyheads.evaluation.asr import bootstrap_ci, outcome_shares, summarize
+from safetyheads.evaluation.asr import bootstrap_ci, counted_records, outcome_shares, summarize
 from safetyheads.evaluation.generation import DecodingSettings, generate
 from safetyheads.evaluation.judges import KeywordJudge
 from safetyheads.types import AblationSpec, Head, PromptItem
@@ -42,6 +42,14 @@ def test_summary_has_three_shares_with_intervals_overall_and_per_category():
     assert summarize([])["n"] == 0
     with pytest.raises(ValueError):
         summarize([{"outcome": "harmful"}])
+
+
+def test_counted_records_are_the_leading_ones_eval_keeps():
+    records = [{"index": i, "outcome": o} for i, o in enumerate(["refused", "complied", "broken", "complied"])]
+    assert counted_records(records) == records
+    assert counted_records([*records[:2], {"index": 2, "outcome": "harmful"}, records[3]]) == records[:2]
+    assert counted_records([records[0], records[2]]) == records[:1]  # out of prompt order: index 2 at position 1
+    assert counted_records([{"outcome": "refused"}]) == [] and counted_records([]) == []
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from safetyheads.cli import main
-from safetyheads.scores.compare import chance_jaccard, read_run, spearman
+from safetyheads.scores.compare import chance_jaccard, csv_grid, mean_over_prompts, read_run, spearman
+from safetyheads.scores.ships import mean_scores
+from safetyheads.types import SafetyHeadsError, ShipsResult
 
 # 2 layers x 3 heads, in the order 0-0, 0-1, 0-2, 1-0, 1-1, 1-2
 A = [0.9, 0.1, 0.5, 0.3, 0.7, 0.2]
@@ -69,6 +71,32 @@ def test_ships_jsonl_is_read_when_the_csv_is_missing(tmp_path):
     grids = [[[1.0, 2.0]], [[3.0, 0.0]]]
     (run / "ships.jsonl").write_text("".join(json.dumps({"index": i, "scores": g}) + "\n" for i, g in enumerate(grids)))
     assert read_run(run).grid == [[2.0, 1.0]]
+    # a torn last line is not read, even one that parses
+    (run / "ships.jsonl").write_text((run / "ships.jsonl").read_text() + json.dumps({"index": 2, "scores": [[9, 9]]}))
+    assert read_run(run).grid == [[2.0, 1.0]]
+
+
+def test_the_mean_over_prompts_is_the_ships_command_s():
+    grids = [[[1.0, None], [0.5, 2.0]], [[3.0, 4.0], [None, 1.0]], [[2.0, 1.0], [1.5, None]]]
+    assert mean_over_prompts(grids) == mean_scores([ShipsResult("p", g) for g in grids])
+    mean, std = mean_over_prompts(grids)
+    assert mean == [[2.0, 2.5], [1.0, 1.5]] and std[0][1] == pytest.approx(1.5)
+    # a file it did not write: short rows and grids are padded, NaN and non-numbers count as missing
+    mean, std = mean_over_prompts([[[1.0]], [[3.0, float("nan")], ["x", True]], [[2.0, 5]]])
+    assert mean == [[2.0, 5.0], [None, None]] and std[1] == [None, None]
+    assert mean_over_prompts([]) == ([], [])
+
+
+def test_csv_grid_reads_one_column(tmp_path):
+    a = write_run(tmp_path / "a", A)
+    assert csv_grid(a / "ships_mean.csv") == [A[:3], A[3:]]
+    assert csv_grid(a / "ships_mean.csv", "std") == [[0.01] * 3, [0.01] * 3]
+    (tmp_path / "bad.csv").write_text("layer,head,mean\n0,0,1\n0,x,2\n")
+    with pytest.raises(SafetyHeadsError, match="line 3"):
+        csv_grid(tmp_path / "bad.csv")
+    (tmp_path / "nan.csv").write_text("layer,head,mean\n0,0,nan\n")
+    with pytest.raises(SafetyHeadsError, match="holds no scores"):
+        csv_grid(tmp_path / "nan.csv")
 
 
 def test_mismatched_runs_are_clear_errors(tmp_path, capsys):

@@ -11,7 +11,7 @@ from typing import Any
 from safetyheads.report.html import esc, img, pct, points, share, table
 from safetyheads.report.plots import outcome_bars_png
 from safetyheads.report.read import EvalPart
-from safetyheads.report.sections import Context, section
+from safetyheads.report.sections import Context, Heading, ablation_words, section
 from safetyheads.report.stats import difference, outcome_count
 
 MAX_EXAMPLES = 4
@@ -22,11 +22,10 @@ BADGES = {"complied": "b-harm", "refused": "b-safe", "broken": "b-degen"}
 
 
 def _ablation_text(value: Any) -> str:
+    """The ``ablation`` of an eval summary: {"kind": ..., "epsilon": ...}, or (older summaries) its name."""
     if isinstance(value, dict):
-        kind = value.get("kind", "?")
-        eps = value.get("epsilon")
-        return f"{kind}, ε={eps:g}" if isinstance(eps, int | float) else str(kind)
-    return "–" if value in (None, "") else str(value)
+        return ablation_words(value.get("kind", "?"), value.get("epsilon"))
+    return ablation_words(value, None)
 
 
 def _row(e: EvalPart, base: EvalPart | None) -> list[str]:
@@ -52,18 +51,18 @@ def _row(e: EvalPart, base: EvalPart | None) -> list[str]:
     ]
 
 
+ASR = Heading(
+    "asr",
+    "Attack success rate before and after ablation",
+    "ASR (eval)",
+    "Not in this run: no <code>eval_summary.json</code> or <code>eval.jsonl</code> in the run directory or "
+    "its subdirectories (<code>safetyheads eval --out DIR/eval_base</code>, then with <code>--heads</code> "
+    "into <code>DIR/eval_ablated</code>).",
+)
+
+
 def asr(ctx: Context) -> str:
-    return section(
-        ctx,
-        "asr",
-        "Attack success rate before and after ablation",
-        ctx.contents.evals,
-        "ASR (eval)",
-        "Not in this run: no <code>eval_summary.json</code> or <code>eval.jsonl</code> in the run directory or "
-        "its subdirectories (<code>safetyheads eval --out DIR/eval_base</code>, then with <code>--heads</code> "
-        "into <code>DIR/eval_ablated</code>).",
-        lambda: _asr_body(ctx),
-    )
+    return section(ctx, ASR, ctx.contents.evals, lambda: _asr_body(ctx))
 
 
 def _asr_body(ctx: Context) -> str:

@@ -27,12 +27,10 @@ from typing import Any
 
 from safetyheads.evaluation.asr import counted_records, summarize
 from safetyheads.runs.rundir import SETTINGS_FILE, read_jsonl_readonly
-from safetyheads.scores.compare import csv_columns, csv_grid, mean_over_prompts, ships_jsonl_grids
+from safetyheads.scores.compare import Grid, csv_columns, csv_grid, mean_over_prompts, ships_jsonl_grids
 from safetyheads.types import SafetyHeadsError
 
 FIGURES_DIR = "figures"
-
-Grid = list[list[float | None]]
 
 
 @dataclass
@@ -200,7 +198,7 @@ def _eval(label_: str, folder: Path, settings: dict[str, Any], problems: list[st
     partial = not isinstance(summary, dict)
     if partial:
         # What eval would write for the prompts done so far: its own function over the records it would keep.
-        records = [dict(r) for r in counted_records(records)]
+        records = counted_records(records)
         summary = summarize(records)
     heads = heads_list(summary.get("heads") if "heads" in summary else settings.get("heads"))
     return EvalPart(label_, folder, heads, summary, records, partial, settings.get("n_prompts"), settings)

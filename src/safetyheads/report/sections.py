@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,56 @@ class Context:
         return data, path
 
 
-def section(
-    ctx: Context, section_id: str, title: str, parts: Sequence[Any], name: str, how_to: str, body: Callable[[], str]
-) -> str:
-    """Section ``section_id`` headed ``title``: ``body()`` when the run has ``parts``, else a note that it is
-    missing (``how_to``, HTML, says how to make it) and ``name`` on the page's list of missing parts."""
+@dataclass(frozen=True)
+class Heading:
+    """A section's id and title, and what the page says when the run does not have it."""
+
+    section_id: str
+    title: str
+    name: str  # in the list of missing parts
+    how_to: str  # HTML: what is missing and which command makes it
+
+
+def section(ctx: Context, heading: Heading, parts: Sequence[Any], body: Callable[[], str]) -> str:
+    """The section: ``body()`` when the run has ``parts``; else the note that it is missing."""
     if not parts:
-        ctx.missing.append(name)
-        return missing_section(section_id, title, how_to)
-    return f'<section id="{section_id}"><h2>{title}</h2>{body()}</section>'
+        ctx.missing.append(heading.name)
+        return missing_section(heading.section_id, heading.title, heading.how_to)
+    return f'<section id="{heading.section_id}"><h2>{heading.title}</h2>{body()}</section>'
+
+
+SHIPS = Heading(
+    "ships",
+    "Ships: mean per layer × head",
+    "Ships",
+    "Not in this run: no <code>ships.jsonl</code> or <code>ships_mean.csv</code> in the run directory or its "
+    "subdirectories (<code>safetyheads ships --out DIR</code> writes them).",
+)
+SAHARA = Heading(
+    "sahara",
+    "Sahara: greedy head-group search",
+    "Sahara",
+    "Not in this run: no <code>sahara.json</code> in the run directory or its subdirectories "
+    "(<code>safetyheads sahara --out DIR</code> writes it).",
+)
+HELPFULNESS = Heading(
+    "helpfulness",
+    "Helpfulness: zero-shot accuracy",
+    "Helpfulness",
+    "Not in this run: no <code>helpfulness.json</code> in the run directory or its subdirectories "
+    "(<code>safetyheads helpfulness --out DIR</code>).",
+)
+PROVENANCE = Heading(
+    "provenance",
+    "Ablation settings and model provenance",
+    "Run settings (run.json)",
+    "No <code>run.json</code> found: the settings and the model's provenance are unknown.",
+)
+
+
+def each(parts: Sequence[Any], render: Callable[[int, Any], str]) -> str:
+    """``render(k, part)`` of every part, joined (k counts from 0: see ``suffix``)."""
+    return "".join(render(k, part) for k, part in enumerate(parts))
 
 
 def suffix(k: int) -> str:
@@ -74,15 +116,16 @@ def _score_words(settings: dict[str, Any]) -> tuple[str, str, str]:
     return "Ships", "KL (nats)", "Ships is KL(p<sub>base</sub> ‖ p<sub>ablated</sub>) of the next-token distribution"
 
 
+def ablation_words(kind: Any, epsilon: Any) -> str:
+    """An ablation in words, e.g. "ua-q, ε=1e-05" ("–" when there is none)."""
+    if kind in (None, ""):
+        return "–"
+    return f"{kind}, ε={epsilon:g}" if isinstance(epsilon, int | float) else str(kind)
+
+
 def settings_ablation(settings: dict[str, Any]) -> str:
-    """The ablation of a command's recorded settings, e.g. "ua-q, ε=1e-05"."""
-    if not settings:
-        return "–"
-    kind = settings.get("ablation")
-    eps = settings.get("epsilon")
-    if kind is None:
-        return "–"
-    return f"{kind}, ε={eps:g}" if isinstance(eps, int | float) else str(kind)
+    """The ablation of a command's recorded settings (``ablation`` and ``epsilon``)."""
+    return ablation_words(settings.get("ablation"), settings.get("epsilon"))
 
 
 def progress_badge(done: int | None, expected: Any, what: str) -> str:
@@ -94,16 +137,7 @@ def progress_badge(done: int | None, expected: Any, what: str) -> str:
 
 
 def ships(ctx: Context) -> str:
-    return section(
-        ctx,
-        "ships",
-        "Ships: mean per layer × head",
-        ctx.contents.ships,
-        "Ships",
-        "Not in this run: no <code>ships.jsonl</code> or <code>ships_mean.csv</code> in the run directory or its "
-        "subdirectories (<code>safetyheads ships --out DIR</code> writes them).",
-        lambda: "".join(_ships_part(ctx, k, part) for k, part in enumerate(ctx.contents.ships)),
-    )
+    return section(ctx, SHIPS, ctx.contents.ships, lambda: each(ctx.contents.ships, partial(_ships_part, ctx)))
 
 
 def _ships_part(ctx: Context, k: int, part: ShipsPart) -> str:
@@ -149,16 +183,7 @@ def _beam_note(beam: Any) -> str:
 
 
 def sahara(ctx: Context) -> str:
-    return section(
-        ctx,
-        "sahara",
-        "Sahara: greedy head-group search",
-        ctx.contents.sahara,
-        "Sahara",
-        "Not in this run: no <code>sahara.json</code> in the run directory or its subdirectories "
-        "(<code>safetyheads sahara --out DIR</code> writes it).",
-        lambda: "".join(_sahara_part(ctx, k, part) for k, part in enumerate(ctx.contents.sahara)),
-    )
+    return section(ctx, SAHARA, ctx.contents.sahara, lambda: each(ctx.contents.sahara, partial(_sahara_part, ctx)))
 
 
 def _sahara_part(ctx: Context, k: int, part: SaharaPart) -> str:
@@ -210,14 +235,7 @@ def _sahara_part(ctx: Context, k: int, part: SaharaPart) -> str:
 
 def helpfulness(ctx: Context) -> str:
     return section(
-        ctx,
-        "helpfulness",
-        "Helpfulness: zero-shot accuracy",
-        ctx.contents.helpfulness,
-        "Helpfulness",
-        "Not in this run: no <code>helpfulness.json</code> in the run directory or its subdirectories "
-        "(<code>safetyheads helpfulness --out DIR</code>).",
-        lambda: "".join(_helpfulness_part(k, part) for k, part in enumerate(ctx.contents.helpfulness)),
+        ctx, HELPFULNESS, ctx.contents.helpfulness, lambda: each(ctx.contents.helpfulness, _helpfulness_part)
     )
 
 
@@ -276,15 +294,7 @@ def _provenance_rows(prov: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def provenance(ctx: Context) -> str:
-    return section(
-        ctx,
-        "provenance",
-        "Ablation settings and model provenance",
-        list(ctx.contents.settings),
-        "Run settings (run.json)",
-        "No <code>run.json</code> found: the settings and the model's provenance are unknown.",
-        lambda: _settings_tables(ctx.contents),
-    )
+    return section(ctx, PROVENANCE, list(ctx.contents.settings), lambda: _settings_tables(ctx.contents))
 
 
 def _settings_tables(c: RunContents) -> str:

@@ -1,23 +1,20 @@
 """The few numbers the report derives from what it read; everything else it shows is read as written.
 
 The per-head means come from ``scores.compare`` (``ships.mean_scores``) and the shares with their intervals from
-the run's ``eval_summary.json`` (``evaluation.asr``): none is computed here.
+the run's ``eval_summary.json`` (``evaluation.asr``): none is computed here. ``number`` (a JSON value as a float or
+None) is ``scores.compare``'s, the one the means are read with.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from safetyheads.scores.compare import number
+
+__all__ = ["cell", "difference", "number", "outcome_count", "ranked_heads"]
+
 Cell = tuple[int, int, float, float | None]  # layer, head, mean, std
-
-
-def number(value: Any) -> float | None:
-    """A JSON number as a float; None for a missing value, NaN, a bool or anything that is not a number."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return None if math.isnan(value) else float(value)
 
 
 def cell(grid: Sequence[Sequence[Any]] | None, layer: int, head: int) -> Any:

@@ -49,7 +49,7 @@ def _grid_from_cells(cells: list[tuple[int, int, float]]) -> Grid:
     return grid
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
     """A score as a float; None for a missing value, NaN or anything that is not a number."""
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         return None
@@ -70,7 +70,7 @@ def mean_over_prompts(grids: Sequence[Sequence[Sequence[Any]]]) -> tuple[Grid, G
     width = max((len(row) for g in rows for row in g), default=0)
     rect = [
         [
-            [_number(g[layer][h]) if layer < len(g) and h < len(g[layer]) else None for h in range(width)]
+            [number(g[layer][h]) if layer < len(g) and h < len(g[layer]) else None for h in range(width)]
             for layer in range(n_layers)
         ]
         for g in rows
