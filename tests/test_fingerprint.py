@@ -9,7 +9,7 @@ from models import save_tiny, tiny_model
 
 from safetyheads.cli import main
 from safetyheads.core.surgery import bake
-from safetyheads.runs.distributed import model_provenance
+from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, model_fingerprint, sample_fingerprint
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 

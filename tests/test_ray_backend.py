@@ -17,17 +17,11 @@ from models import save_tiny
 
 from safetyheads.cli import main
 from safetyheads.core.engine import Engine
-from safetyheads.runs.distributed import (
-    LocalBackend,
-    ModelWorker,
-    RayOptions,
-    RayPool,
-    deal,
-    map_prompt_batches,
-    map_prompts,
-    plan_batches,
-    plan_units,
-)
+from safetyheads.runs.backends import map_prompt_batches, map_prompts
+from safetyheads.runs.local import LocalBackend
+from safetyheads.runs.planning import deal, plan_batches, plan_units
+from safetyheads.runs.ray_pool import RayOptions, RayPool
+from safetyheads.runs.worker import ModelWorker
 from safetyheads.scores.sahara import generalized_ships, top_left_singular
 from safetyheads.scores.ships import ships_for_prompt
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError

@@ -11,7 +11,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from safetyheads.data.loading import load_shared, shared_models  # noqa: F401 (shared_models: the demo's)
+from safetyheads.data.loading import load_shared
 from safetyheads.data.prompts import Template, prepare, read_prompts
 from safetyheads.types import DEFAULT_EPSILON, PromptItem, SafetyHeadsError
 
@@ -120,3 +120,27 @@ def load_direction(path: Path | None):
     from safetyheads.core.direction import RefusalDirection
 
     return RefusalDirection.load(path)
+
+
+# ---------------------------------------------------------------------------------------------- backends
+
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="local (this process) or ray (spread over Ray workers, pip install ray).")
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option("--address", help="Ray cluster to join (auto, or head-ip:6379); default: start a local one."),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", help="Ray workers, one model copy each (default: GPUs / --gpus-per-worker, or 2 on CPU)."
+    ),
+]
+GpusPerWorkerOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--gpus-per-worker",
+        help="GPUs per Ray worker (default 1 with --device cuda); above 1 the model is spread with device_map=auto.",
+    ),
+]

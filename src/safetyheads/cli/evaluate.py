@@ -10,7 +10,6 @@ from rich.console import Console
 
 from safetyheads.cli import common as c
 from safetyheads.core.heads import format_heads
-from safetyheads.core.progress import Progress
 from safetyheads.evaluation.coherence import DEFAULT_THRESHOLD, calibrate, passage_pairs
 from safetyheads.evaluation.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings
 from safetyheads.evaluation.helpfulness import (
@@ -20,7 +19,6 @@ from safetyheads.evaluation.helpfulness import (
 )
 from safetyheads.evaluation.judges import (
     DEFAULT_JUDGE,
-    build_judge,
     check_judge,
 )
 from safetyheads.runs.eval_runs import eval_run, helpfulness_run
@@ -174,16 +172,12 @@ def judge_cmd(
     dtype: c.Dtype = "float32",
 ) -> None:
     """Judge answers already generated (any JSONL with prompt and response) with any judge; no regeneration."""
-    from safetyheads.runs.judging import judge_file, read_responses
+    from safetyheads.runs.judging import judge_run
 
     options = judge_options(
         judge_model, judge_template, rubric_threshold, scorer, min_chars, repetition_rule, refusal_threshold
     )
-    rows = read_responses(responses)  # bad input fails before any model loads
-    judge_obj = build_judge(judge, options, answers_only=True, device=device, dtype=dtype)
-    with Progress(enabled=True) as progress:
-        task = progress.task("judging", total=len(rows))
-        summary = judge_file(rows, str(responses), out, judge_obj, advance=lambda k: progress.advance(task, k))
+    summary = judge_run(responses, out, judge, options, device, dtype)
     _print_summary(summary, f"Outcomes, {judge} judge, {responses}")
     c.console.print(f"wrote {out / 'judged.jsonl'} and {out / 'judge_summary.json'}")
 

@@ -20,7 +20,7 @@ from safetyheads.core.direction import (
 from safetyheads.core.families import model_shape
 from safetyheads.core.heads import describe_unit, parse_heads
 from safetyheads.core.surgery import check_bakeable, save_ablated
-from safetyheads.runs.distributed import chosen_heads
+from safetyheads.runs.planning import chosen_heads
 from safetyheads.types import AblationKind, AblationSpec, SafetyHeadsError
 
 PROBE = "Explain how attention heads work in a transformer."

@@ -10,7 +10,8 @@ from rich.console import Console
 
 from safetyheads.cli import analysis as a
 from safetyheads.cli import common as c
-from safetyheads.runs.distributed import AddressOpt, BackendOpt, GpusPerWorkerOpt, WorkersOpt, ray_options
+from safetyheads.cli.common import AddressOpt, BackendOpt, GpusPerWorkerOpt, WorkersOpt
+from safetyheads.runs.backends import ray_options
 from safetyheads.runs.screen_run import ScreenRun
 from safetyheads.runs.sweep_runs import (
     ShipsRun,

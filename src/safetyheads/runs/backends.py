@@ -63,3 +63,28 @@ def map_prompt_batches(
 ) -> list[Any]:
     """Shard prompts over a backend's workers: ``fn(model, tokenizer, batch) -> results`` per batch, in order."""
     return backend.map_prompt_batches(fn, items, batch_size, on_result, skip, show_progress)
+
+
+def ray_options(
+    backend: str,
+    address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float | None = None,
+) -> RayOptions | None:
+    """Check the backend options of a command; ``None`` for the local backend."""
+    if backend not in BACKENDS:
+        raise SafetyHeadsError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    if backend == "local":
+        given = [
+            name
+            for name, value in (("--address", address), ("--workers", workers), ("--gpus-per-worker", gpus_per_worker))
+            if value is not None
+        ]
+        if given:
+            raise SafetyHeadsError(f"{', '.join(given)} only apply to --backend ray")
+        return None
+    if workers is not None and workers < 1:
+        raise SafetyHeadsError("--workers must be at least 1")
+    if gpus_per_worker is not None and gpus_per_worker < 0:
+        raise SafetyHeadsError("--gpus-per-worker cannot be negative")
+    return RayOptions(address=address, workers=workers, gpus_per_worker=gpus_per_worker)

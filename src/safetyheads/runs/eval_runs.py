@@ -29,7 +29,8 @@ from safetyheads.evaluation.generation import DecodingSettings
 from safetyheads.evaluation.helpfulness import MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
 from safetyheads.evaluation.judges import check_judge, judge_record, make_judge
 from safetyheads.evaluation.outcomes import DEFAULT_BATCH, judge_batch
-from safetyheads.runs.distributed import chosen_heads, model_provenance
+from safetyheads.runs.planning import chosen_heads
+from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
 from safetyheads.types import OUTCOMES, AblationSpec, Head, PromptItem, SafetyHeadsError
 

@@ -12,8 +12,9 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from safetyheads.core.progress import Progress
 from safetyheads.evaluation.asr import summarize
-from safetyheads.evaluation.judges import Case, Judge, Verdict
+from safetyheads.evaluation.judges import Case, Judge, Verdict, build_judge
 from safetyheads.runs.rundir import atomic_write_text, write_json
 from safetyheads.types import SafetyHeadsError
 
@@ -82,3 +83,22 @@ def judge_file(
     summary.update(judge=judge.settings(), responses=source)
     write_json(out / "judge_summary.json", summary)
     return summary
+
+
+def judge_run(
+    responses: str | Path,
+    out: str | Path,
+    judge: str,
+    options: dict | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    show_progress: bool = True,
+) -> dict:
+    """``safetyheads judge``: the answers in ``responses`` (JSONL with prompt and response) judged by ``judge`` with
+    its ``options``, into ``out``/judged.jsonl and judge_summary.json; returns the summary. Bad input fails before
+    any judge model loads."""
+    rows = read_responses(responses)
+    judge_obj = build_judge(judge, dict(options or {}), answers_only=True, device=device, dtype=dtype)
+    with Progress(enabled=show_progress) as progress:
+        task = progress.task("judging", total=len(rows))
+        return judge_file(rows, str(responses), Path(out), judge_obj, advance=lambda k: progress.advance(task, k))

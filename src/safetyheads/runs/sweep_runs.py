@@ -20,7 +20,9 @@ from pathlib import Path
 from safetyheads.data.loading import load_model
 from safetyheads.data.prompts import prepare
 from safetyheads.evaluation.judges import next_token_logprobs
-from safetyheads.runs.distributed import RayOptions, chosen_heads, open_backend
+from safetyheads.runs.backends import open_backend
+from safetyheads.runs.planning import chosen_heads
+from safetyheads.runs.ray_pool import RayOptions
 from safetyheads.runs.rundir import RunDir, grid_ok, prompts_digest, sweep_settings, write_json
 from safetyheads.runs.screen_run import ScreenRun, check_score, parse_pool, run_screen, screened_pool
 from safetyheads.scores.sahara import rank_key

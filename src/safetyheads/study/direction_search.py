@@ -35,8 +35,8 @@ from safetyheads.data.prompts import Template, prepare
 from safetyheads.evaluation.asr import outcome_shares
 from safetyheads.evaluation.generation import DecodingSettings, generate
 from safetyheads.evaluation.judges import DEFAULT_JUDGE, Case, Judge, build_judge, next_token_logprobs
-from safetyheads.runs.distributed import model_provenance
 from safetyheads.runs.eval_runs import judge_settings
+from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, prompts_digest
 from safetyheads.types import SafetyHeadsError
 
