@@ -68,3 +68,26 @@ def test_helpfulness_library_equals_the_cli(tiny, tmp_path):
     assert main([*args, "--out", str(tmp_path / "cli")]) == 0
     done = helpfulness_run(tmp_path / "lib", model=tiny, tasks="arc_easy", limit=3, heads="1-2", with_damage=False)
     assert done.result == json.loads(_text(tmp_path / "cli" / "helpfulness.json"))
+
+
+def test_ablate_library_equals_the_cli(tiny, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from safetyheads.runs.ablate_run import ablate_run
+
+    assert main(["ablate", "--model", tiny, "--heads", "1-2,2-0", "--out", str(tmp_path / "cli")]) == 0
+    done = ablate_run(tiny, tmp_path / "lib", heads="1-2,2-0")
+    assert done.verified_diff is not None and done.verified_diff < 1e-3
+    a, b = load_file(tmp_path / "cli" / "model.safetensors"), load_file(tmp_path / "lib" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_calibrate_library_equals_the_cli(tiny, tmp_path):
+    from safetyheads.evaluation.coherence import calibrate_run
+
+    assert main(["calibrate", "--model", tiny, "--out", str(tmp_path / "cli")]) == 0
+    summary = calibrate_run(tiny, out=tmp_path / "lib")
+    assert _text(tmp_path / "lib" / "calibration.json") == _text(tmp_path / "cli" / "calibration.json")
+    assert summary == {k: v for k, v in json.loads(_text(tmp_path / "lib" / "calibration.json")).items()
+                       if k in summary}  # fmt: skip

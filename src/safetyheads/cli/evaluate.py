@@ -10,7 +10,7 @@ from rich.console import Console
 
 from safetyheads.cli import common as c
 from safetyheads.core.heads import format_heads
-from safetyheads.evaluation.coherence import DEFAULT_THRESHOLD, calibrate, passage_pairs
+from safetyheads.evaluation.coherence import DEFAULT_THRESHOLD, calibrate_run
 from safetyheads.evaluation.generation import DEFAULT_MAX_NEW_TOKENS, DecodingSettings
 from safetyheads.evaluation.helpfulness import (
     DEFAULT_TASKS,
@@ -22,7 +22,6 @@ from safetyheads.evaluation.judges import (
     check_judge,
 )
 from safetyheads.runs.eval_runs import eval_run, helpfulness_run
-from safetyheads.runs.rundir import write_json
 from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
 
 OUTCOME_ORDER = [o.value for o in OUTCOMES]
@@ -300,13 +299,7 @@ def calibrate_cmd(
     dtype: c.Dtype = "float32",
 ) -> None:
     """Measure answer NLLs of fluent, token-shuffled and word-salad text under a model (how coherence separates)."""
-    from safetyheads.evaluation.coherence import CALIBRATION_SET
-
-    pairs = list(CALIBRATION_SET) + (passage_pairs(passages) if passages else [])
-    lm, tokenizer = c.load(model, device, dtype)
-    with c.console.status(f"scoring {3 * len(pairs)} answers ..."):
-        result = calibrate(lm, tokenizer, pairs, template, system)
-    summary = result.summary()
+    summary = calibrate_run(model, template, system, passages, out, device, dtype, c.console.status)
     table = c.results_table(
         f"Coherence NLL (nats/token) under {model}, template {template}", ("text", "n", "min", "median", "max")
     )
@@ -319,16 +312,4 @@ def calibrate_cmd(
         f"(the earlier coherence filter's threshold: {DEFAULT_THRESHOLD:g})"
     )
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(
-            out / "calibration.json",
-            {
-                **summary,
-                "model": model,
-                "template": str(template),
-                "fluent_nll": result.fluent,
-                "shuffled_nll": result.shuffled,
-                "word_salad_nll": result.salad,
-            },
-        )
         c.console.print(f"wrote {out / 'calibration.json'}")

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli.common import console, results_table
-from safetyheads.study.organism import CARD_FILE, ORGANISM, Recipe, build, measure_card
+from safetyheads.study.organism import CARD_FILE, ORGANISM, Recipe, build, card_run
 
 app = typer.Typer(help="The safety-tuned model organism (smollm2-135m-safety).", no_args_is_help=True)
 stdout = Console()
@@ -79,10 +79,6 @@ def card_cmd(
     model: Annotated[str, typer.Option("--model", help="The organism (default: the cached one).")] = ORGANISM,
 ) -> None:
     """Measure the card of an organism already built, anew (e.g. with the current default judge)."""
-    from safetyheads.runs.rundir import write_json
-
-    card = measure_card(model, log=console.print)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out, card)
+    card = card_run(model, out, log=console.print)
     print_card(card)
     console.print(f"wrote {out}")

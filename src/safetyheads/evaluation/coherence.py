@@ -19,14 +19,18 @@ self-generations score unusually low and must not be used to calibrate.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from safetyheads.core.files import write_json
+from safetyheads.data.loading import load_shared
 from safetyheads.data.prompts import Template, encode, render
 from safetyheads.evaluation.continuations import continuation_logprobs
 
@@ -276,3 +280,37 @@ def calibrate(
         shuffled=[float(x) for x in scorer.nlls(prompts, shuffled)],
         salad=[float(x) for x in scorer.nlls(prompts, salad)],
     )
+
+
+def calibrate_run(
+    model: str,
+    template: Template | str = Template.QUERY,
+    system: str | None = None,
+    passages: int = 0,
+    out: str | Path | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    status=None,
+) -> dict:
+    """``safetyheads calibrate``: the answer NLLs of ``CALIBRATION_SET`` (and ``passages`` BoolQ passages), fluent,
+    token-shuffled and word salad, under ``model``; the summary (written to ``out``/calibration.json when given)."""
+    pairs = list(CALIBRATION_SET) + (passage_pairs(passages) if passages else [])
+    lm, tokenizer = load_shared(model, device, dtype, status)
+    with status(f"scoring {3 * len(pairs)} answers ...") if status else contextlib.nullcontext():
+        result = calibrate(lm, tokenizer, pairs, template, system)
+    summary = result.summary()
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(
+            out / "calibration.json",
+            {
+                **summary,
+                "model": model,
+                "template": str(template),
+                "fluent_nll": result.fluent,
+                "shuffled_nll": result.shuffled,
+                "word_salad_nll": result.salad,
+            },  # fmt: skip
+        )
+    return summary

@@ -612,3 +612,14 @@ def card_targets(card: dict) -> dict[str, bool]:
             t["question_form_harmless"]["refusal_opening"] <= 0.10 + RATE_TOLERANCE
         )
     return targets
+
+
+def card_run(model: str, out: str | Path, log=print) -> dict:
+    """``safetyheads organism card``: the card of ``model`` measured anew, written to the file ``out``."""
+    from safetyheads.core.files import write_json
+
+    card = measure_card(model, log=log)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, card)
+    return card
