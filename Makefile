@@ -51,6 +51,9 @@ bench: setup
 	$(PY) benchmarks/bench_ships.py
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_mc.py
+	# the screen on random models (the organism suite, and 4 and 16 tokens: benchmarks/bench_screen.py --help)
+	$(PY) benchmarks/bench_screen.py --suites families,large --tokens 8
+	$(PY) benchmarks/bench_fingerprint.py --shape 135m
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
