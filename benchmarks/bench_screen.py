@@ -31,7 +31,7 @@ from safetyheads.scores.screen import ScreenCost, exact_sweep_cost, screen_promp
 from safetyheads.scores.ships import ships_for_prompt
 from safetyheads.types import AblationSpec, Head
 
-RECALL_AT = (10, 20, 50)
+RECALL_AT = (10, 20, 50, 75, 100)
 
 
 def _ranks(values: torch.Tensor) -> torch.Tensor:
@@ -47,6 +47,12 @@ def recall(exact: dict[Head, float], screened: dict[Head, float], k: int, top: i
     best = set(sorted(exact, key=lambda h: (-exact[h], h))[:top])
     found = set(sorted(screened, key=lambda h: (-screened[h], h))[:k])
     return len(best & found) / len(best)
+
+
+def _ranks_of(exact: dict[Head, float], screened: dict[Head, float]) -> dict[str, int]:
+    """The screened rank (1 = best) of each of the exact top 10."""
+    order = {h: i for i, h in enumerate(sorted(screened, key=lambda h: (-screened[h], h)), 1)}
+    return {str(h): order[h] for h in sorted(exact, key=lambda h: (-exact[h], h))[:10]}
 
 
 def mean_over(per_prompt: list[dict[Head, float]]) -> dict[Head, float]:
@@ -101,6 +107,7 @@ def measure(name: str, model: torch.nn.Module, prompts: list[torch.Tensor], toke
                 "faster_seconds": exact_seconds / cost.seconds,
                 "exact_top10": [str(h) for h in sorted(exact_mean, key=lambda h: (-exact_mean[h], h))[:10]],
                 "screen_top10": [str(h) for h in sorted(mean, key=lambda h: (-mean[h], h))[:10]],
+                "exact_top10_screen_ranks": _ranks_of(exact_mean, mean),
             }
         )
     return row
