@@ -43,11 +43,10 @@ def demo(
     from safetyheads.report.plots import side_by_side_png
     from safetyheads.report.report import build_report
     from safetyheads.study.demo import DemoSettings, run_demo
-    from safetyheads.study.organism import ORGANISM
 
     settings = DemoSettings(model, prompts, steps, eval_limit, help_limit, max_new_tokens, random_draws,
                             direction_val, direction_max_kl, pool, base_model)  # fmt: skip
-    n_stages = 7 + (3 if (base_model or model in (None, ORGANISM)) else 0)
+    n_stages = settings.n_stages
     counter = iter(range(1, n_stages + 1))
 
     def stage(title: str, work) -> None:

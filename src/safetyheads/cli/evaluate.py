@@ -25,7 +25,6 @@ from safetyheads.runs.eval_runs import eval_run, helpfulness_run
 from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
 
 OUTCOME_ORDER = [o.value for o in OUTCOMES]
-OUTCOME_NAMES = set(OUTCOME_ORDER)
 
 stdout = Console()
 

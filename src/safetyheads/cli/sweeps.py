@@ -23,7 +23,6 @@ from safetyheads.runs.sweep_runs import (
 )
 from safetyheads.scores.compare import jaccard, top_k
 from safetyheads.scores.screen import DEFAULT_TOKENS
-from safetyheads.scores.specificity import DEFAULT_LAMBDA
 from safetyheads.types import AblationSpec, Head, SaharaResult
 
 stdout = Console()
@@ -141,16 +140,15 @@ def ships(
         out, **common, score=score, lam=lambda_, harmless_prompts=harmless_prompts, harmless_dataset=harmless_dataset,
         harmless_limit=harmless_limit, backend=backend, ray=options,
     )  # fmt: skip
-    print_ships(result, spec, top, score.strip().lower(), lambda_)
+    print_ships(result, spec, top)
 
 
-def print_ships(result: ShipsRun, spec: AblationSpec, top: int, score: str, lam: float | None) -> None:
-    n = len(result.results)
+def print_ships(result: ShipsRun, spec: AblationSpec, top: int) -> None:
+    n, score = len(result.results), result.score
     if score == "kl":
         print_top(f"Top heads by mean Ships over {n} prompts ({spec.kind.value})", result.ranked, top)
     else:
-        lam = DEFAULT_LAMBDA if lam is None else lam
-        label = "refusal log-odds change" if score == "refusal" else f"harmful KL - {lam:g} x harmless KL"
+        label = "refusal log-odds change" if score == "refusal" else f"harmful KL - {result.lam:g} x harmless KL"
         cols = ["rank", "head", score, "harmful KL"] + (["harmless KL"] if score == "contrastive" else []) + ["refusal"]
         table = c.results_table(f"Top heads by {score} ({label}) over {n} prompts ({spec.kind.value})", cols, text=0)
         for i, r in enumerate(result.rows[:top], 1):

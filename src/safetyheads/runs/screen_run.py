@@ -15,6 +15,7 @@ A rerun resumes each file where it stopped; other settings are refused (``RunDir
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,19 +23,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from safetyheads.core.engine import Engine
+from safetyheads.core.families import model_shape
 from safetyheads.core.heads import validate_heads
-from safetyheads.core.progress import Progress
 from safetyheads.runs.rundir import RunDir, grid_ok, write_json
 from safetyheads.scores.screen import DEFAULT_TOKENS, PromptScreen, ScreenCost, exact_sweep_cost, screen_ships
-from safetyheads.scores.ships import mean_scores, scores_grid
-from safetyheads.scores.specificity import components_for_prompt
+from safetyheads.scores.ships import Ranked, ranked_heads, scores_grid
+from safetyheads.scores.specificity import PromptComponents, sweep_components
 from safetyheads.types import AblationSpec, Head, ModelShape, SafetyHeadsError, ShipsResult
 
 SCREEN_SCORES = ("kl", "refusal")
 POOL_PREFIX = "screen:"
-
-Ranked = list[tuple[Head, float, float]]  # (head, mean, std), best first
 
 
 @dataclass
@@ -67,18 +65,6 @@ def parse_pool(text: str) -> int:
     if k < 1:
         raise SafetyHeadsError(f"--pool {text}: K must be at least 1")
     return k
-
-
-def ranked(results: Sequence[ShipsResult], key: str = "scores") -> Ranked:
-    """Per-head mean and std over prompts, best first (ties by head)."""
-    mean, std = mean_scores(results, key)
-    rows = [
-        (Head(layer, h), m, std[layer][h] if std[layer][h] is not None else float("nan"))
-        for layer, row in enumerate(mean)
-        for h, m in enumerate(row)
-        if m is not None
-    ]
-    return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
 def _grid_key(score: str) -> str:
@@ -140,19 +126,16 @@ def _verify_file(
         ok = r["index"] == position < len(prompts) and r["prompt"] == prompts[position][0]
         return ok and r.get("method") == "exact" and grid_ok(r["scores"], shape, spec, swept)
 
-    saved = run.read_jsonl("verified.jsonl", valid)
-    engine = Engine(model, spec, batch_size)
-    with Progress() as progress:
-        task = progress.task(f"exact sweep of the top {len(top)}", total=(len(prompts) - len(saved)) * len(top))
-        for i in range(len(saved), len(prompts)):
-            text, ids = prompts[i]
-            parts = components_for_prompt(
-                engine, ids, top, refusal_ids, lambda n: progress.advance(task, n), prompt=text
-            )
-            record = {"index": i, "method": "exact", "prompt": text, "scores": scores_grid(shape, spec, parts.kl)}
-            if parts.refusal is not None:
-                record["refusal"] = scores_grid(shape, spec, parts.refusal)
-            run.append_jsonl("verified.jsonl", record)
+    done = len(run.read_jsonl("verified.jsonl", valid))
+
+    def save(i: int, parts: PromptComponents) -> None:
+        record = {"index": i, "method": "exact", "prompt": parts.prompt, "scores": scores_grid(shape, spec, parts.kl)}
+        if parts.refusal is not None:
+            record["refusal"] = scores_grid(shape, spec, parts.refusal)
+        run.append_jsonl("verified.jsonl", record)
+
+    sweep_components(model, prompts, top, spec, batch_size, refusal_ids, save, lambda i: i < done, True,
+                     f"exact sweep of the top {len(top)}")  # fmt: skip
     return run.read_jsonl("verified.jsonl")
 
 
@@ -198,13 +181,13 @@ def run_screen(
     if score == "refusal" and not refusal_ids:
         raise SafetyHeadsError("the refusal screen needs the refusal token ids (specificity.refusal_token_ids)")
     ids = refusal_ids if score == "refusal" else None
-    shape = Engine(model, spec).shape
+    shape = model_shape(model)
     heads = validate_heads(heads, shape, spec) if heads is not None else None
     if verify_top is not None and verify_top < 1:
         raise SafetyHeadsError(f"--verify-top must be at least 1, not {verify_top}")
     records = _screen_file(run, model, prompts, spec, tokens, heads, ids, shape, say)
     results = _results(records)
-    screened = ranked(results, _grid_key(score))
+    screened = ranked_heads(results, _grid_key(score))
     _write_mean_csv(run.file("screen_mean.csv"), screened, "screen")
     cost = ScreenCost()
     for r in records:
@@ -221,7 +204,7 @@ def run_screen(
     if verify_top:
         top = sorted(pool[:verify_top])
         lines = _verify_file(run, model, prompts, spec, top, ids, batch_size, shape)
-        out.verified = ranked(_results(lines), _grid_key(score))
+        out.verified = ranked_heads(_results(lines), _grid_key(score))
         out.verify_cost = len(prompts) * exact_sweep_cost(shape, spec, top)
         _write_verified_csv(run.file("verified_mean.csv"), screened, out.verified)
         out.files += [run.file("verified.jsonl"), run.file("verified_mean.csv")]
@@ -244,8 +227,6 @@ def screened_pool(
     check_score(score)
     file = run.file("pool.json")
     if file.exists():
-        import json
-
         saved = json.loads(file.read_text(encoding="utf-8"))
         if saved.get("k") == k and saved.get("tokens") == tokens and saved.get("score") == score:
             say(f"the screened pool of {k} heads from {file}")

@@ -27,7 +27,7 @@ from safetyheads.runs.rundir import RunDir, grid_ok, prompts_digest, sweep_setti
 from safetyheads.runs.screen_run import ScreenRun, check_score, parse_pool, run_screen, screened_pool
 from safetyheads.scores.sahara import rank_key
 from safetyheads.scores.screen import DEFAULT_TOKENS
-from safetyheads.scores.ships import mean_scores, scores_grid
+from safetyheads.scores.ships import Ranked, mean_scores, ranked_heads, scores_grid
 from safetyheads.scores.specificity import (
     DEFAULT_LAMBDA,
     HARMLESS_QUESTIONS,
@@ -62,7 +62,6 @@ def _quiet(_message: str) -> None:
 
 SAHARA_DEFAULTS = {"beam": 1}  # settings of sahara runs recorded before the option existed
 BEAM_KEYS = ("group", "objective", "parent", "chosen", "scores")  # a beam group's keys in sahara.json; others: grids
-Ranked = list[tuple[Head, float, float]]  # (head, mean, std)
 
 
 # ---------------------------------------------------------------------------------------------- option checks
@@ -255,17 +254,15 @@ def read_beam(
 # ---------------------------------------------------------------------------------------------- results files
 
 
-def write_mean_csv(path, results: list[ShipsResult]) -> list[tuple[Head, float, float]]:
-    mean, std = mean_scores(results)
-    rows = [
-        (Head(layer, h), m, std[layer][h]) for layer, row in enumerate(mean) for h, m in enumerate(row) if m is not None
-    ]
+def write_mean_csv(path, results: list[ShipsResult]) -> Ranked:
+    """``ships_mean.csv`` (heads in layer order); returns the heads ranked, best first (``ships.ranked_heads``)."""
+    ranked = ranked_heads(results)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["layer", "head", "mean", "std"])
-        for head, m, s in rows:
+        for head, m, s in sorted(ranked, key=lambda r: r[0]):
             w.writerow([head.layer, head.head, f"{m:.8g}", f"{s:.8g}"])
-    return rows
+    return ranked
 
 
 def untuned_distributions(base_model, be, harmful_ids, texts, template, system, device, dtype):
@@ -360,6 +357,8 @@ class ShipsRun:
     rows: list[dict] = field(default_factory=list)  # ships_mean.csv's rows (every component's mean and std)
     harmless: list[ShipsResult] | None = None  # --score contrastive: the harmless set's Ships
     files: list[Path] = field(default_factory=list)
+    score: str = "kl"  # the run's score (kl, refusal or contrastive)
+    lam: float = DEFAULT_LAMBDA  # the contrastive score's weight of the harmless KL
 
 
 @dataclass
@@ -373,10 +372,6 @@ class SaharaRun:
     stopped: str | None = None  # why a contrastive search stopped early (no eligible head left)
     components: list[str] = field(default_factory=list)  # the per-step grids besides the objective
     formula: str | None = None  # the objective, for searches other than the paper's
-
-
-def _backend(backend: str, model: str, device: str, dtype: str, ray: RayOptions | None, status):
-    return open_backend(backend, model, device, dtype, ray, status)
 
 
 def search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, score, say: Say = _quiet):
@@ -423,7 +418,7 @@ def ships_run(
                              harmless_prompts, harmless_dataset, harmless_limit, say, status)  # fmt: skip
     run = RunDir(out)
     run.check_settings("ships", sweep_settings(model, texts, template, system, spec, heads=heads), ["ships.jsonl"])
-    with run.lock("ships"), _backend(backend, model, device, dtype, ray, status) as be:
+    with run.lock("ships"), open_backend(backend, model, device, dtype, ray, status) as be:
         run.record_provenance("ships", be.provenance(), batch_size)
         chosen = chosen_heads(heads, be.shape, spec)
         swept = set(chosen) if chosen is not None else set(be.shape.all_heads(spec))
@@ -447,7 +442,7 @@ def ships_run(
     results = [
         ShipsResult(r["prompt"], r["scores"]) for r in sorted(run.read_jsonl("ships.jsonl"), key=lambda r: r["index"])
     ]
-    ranked = sorted(write_mean_csv(run.file("ships_mean.csv"), results), key=lambda r: (-r[1], r[0]))
+    ranked = write_mean_csv(run.file("ships_mean.csv"), results)
     rows = [{"layer": h.layer, "head": h.head, "mean": m, "std": s} for h, m, s in ranked]
     return ShipsRun(results, ranked, rows, files=[run.file("ships.jsonl"), run.file("ships_mean.csv")])
 
@@ -463,7 +458,7 @@ def _ships_scored(out, model, texts, template, system, spec, heads, batch_size, 
         say(f"harmless set: {len(harmless)} prompts from {harmless_prompts or harmless_dataset or HARMLESS_QUESTIONS}")
     run = RunDir(out)
     run.check_settings("ships", sweep_settings(model, texts, template, system, spec, heads=heads, **extra))
-    with run.lock("ships"), _backend("local", model, device, dtype, None, status) as be:
+    with run.lock("ships"), open_backend("local", model, device, dtype, None, status) as be:
         run.record_provenance("ships", be.provenance(), batch_size)
         chosen = chosen_heads(heads, be.shape, spec)
         swept = set(chosen) if chosen is not None else set(be.shape.all_heads(spec))
@@ -502,7 +497,7 @@ def _ships_scored(out, model, texts, template, system, spec, heads, batch_size, 
     )
     ranked = [(Head(r["layer"], r["head"]), r["mean"], r["std"]) for r in rows]
     files = [run.file("ships.jsonl")] + ([run.file("ships_harmless.jsonl")] if harmless_results is not None else [])
-    return ShipsRun(results, ranked, rows, harmless_results, [*files, run.file("ships_mean.csv")])
+    return ShipsRun(results, ranked, rows, harmless_results, [*files, run.file("ships_mean.csv")], score, lam)
 
 
 def sahara_run(
@@ -551,7 +546,7 @@ def sahara_run(
     settings = sweep_settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam)
     settings.update(pool_settings(pool, screen_tokens))
     run.check_settings("sahara", settings, ["sahara.json"], defaults=SAHARA_DEFAULTS)
-    with run.lock("sahara"), _backend(backend, model, device, dtype, ray, status) as be:
+    with run.lock("sahara"), open_backend(backend, model, device, dtype, ray, status) as be:
         run.record_provenance("sahara", be.provenance(), batch_size)
         shape = be.shape
         candidates = search_pool(run, be, texts, template, system, spec, heads, pool, screen_tokens, "kl", say)
@@ -597,7 +592,7 @@ def _sahara_scored(out, model, texts, steps, rank, beam, template, system, spec,
     )
     settings.update(pool_settings(pool, screen_tokens))
     run.check_settings("sahara", settings, defaults=SAHARA_DEFAULTS)
-    with run.lock("sahara"), _backend("local", model, device, dtype, None, status) as be:
+    with run.lock("sahara"), open_backend("local", model, device, dtype, None, status) as be:
         run.record_provenance("sahara", be.provenance(), batch_size)
         shape = be.shape
         screen_score = "refusal" if objective.reward == "refusal" else "kl"
@@ -663,7 +658,7 @@ def screen_ships_run(
         verify_top=verify_top, device=device, dtype=dtype,
     )  # fmt: skip
     run.check_settings("screen", settings, ["screen.jsonl", "verified.jsonl"])
-    with run.lock("screen"), _backend("local", model, device, dtype, None, status) as be:
+    with run.lock("screen"), open_backend("local", model, device, dtype, None, status) as be:
         run.record_provenance("screen", be.provenance(), batch_size)
         chosen = chosen_heads(heads, be.shape, spec)
         refusal_ids = refusal_token_ids(be.tokenizer) if score == "refusal" else None

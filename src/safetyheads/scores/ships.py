@@ -83,3 +83,15 @@ def mean_scores(results: Sequence[ShipsResult], key: str = "scores") -> tuple[li
     std = (centred.pow(2).sum(dim=0) / valid.clamp_min(1)).sqrt()
     to_list = lambda t: [[None if (x != x) else float(x) for x in row] for row in t.tolist()]  # noqa: E731
     return to_list(mean), to_list(torch.where(valid > 0, std, torch.full_like(std, float("nan"))))
+
+
+Ranked = list[tuple[Head, float, float]]  # (head, mean, std), best first
+
+
+def ranked_heads(results: Sequence[ShipsResult], key: str = "scores") -> Ranked:
+    """(head, mean, std) over prompts (``mean_scores``) of every head with a score, best first (ties by head)."""
+    mean, std = mean_scores(results, key)
+    rows = [
+        (Head(layer, h), m, std[layer][h]) for layer, row in enumerate(mean) for h, m in enumerate(row) if m is not None
+    ]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))

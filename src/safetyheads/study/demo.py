@@ -55,6 +55,21 @@ class DemoSettings:
     pool: int = 30  # Sahara searches the top N heads of its score's Ships ranking (0: all)
     base_model: str | None = None  # default: the organism's base
 
+    @property
+    def name(self) -> str:
+        """The model the demo studies."""
+        return self.model or ORGANISM
+
+    @property
+    def compared_with(self) -> str | None:
+        """The model whose heads the tuned model's are compared with (None: no comparison)."""
+        return self.base_model or (BASE_MODEL if self.name == ORGANISM else None)
+
+    @property
+    def n_stages(self) -> int:
+        """The demo's steps, the report included: three more with a model to compare with."""
+        return 7 + (3 if self.compared_with else 0)
+
 
 @dataclass
 class Demo:
@@ -88,14 +103,15 @@ def run_demo(
         (stage or (lambda _t, w: w()))(title, work)
         times[title] = time.perf_counter() - t0
 
-    name = s.model or ORGANISM
+    name = s.name
     if name == ORGANISM:
         t0 = time.perf_counter()
         build(log=say)
         times["organism"] = time.perf_counter() - t0
-    compare_with = s.base_model or (BASE_MODEL if name == ORGANISM else None)
+    compare_with = s.compared_with
     out.mkdir(parents=True, exist_ok=True)
-    attribution = [item.text for item in load_prompt_dataset("advbench:attribution")[: s.prompts]]
+    attribution_half = [item.text for item in load_prompt_dataset("advbench:attribution")]
+    attribution = attribution_half[: s.prompts]
     common = dict(model=name, texts=attribution, template=TEMPLATE, say=say, status=status)
     ships = lambda: ships_run(out / "ships", **common, score="contrastive")  # noqa: E731
     step("per-query Ships, harmful and harmless prompts", ships)
@@ -126,7 +142,7 @@ def run_demo(
         lambda: direction_run(
             out / "direction",
             model=name,
-            harmful_texts=[i.text for i in load_prompt_dataset("advbench:attribution")],
+            harmful_texts=attribution_half,
             harmless_texts=harmless,
             source={"harmful": "advbench:attribution", "harmless": harmless_source},
             settings=direction_settings,
