@@ -13,29 +13,9 @@ import argparse
 import time
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from gpu_sweep import SHAPES, build  # the same model shapes as the GPU script (benchmarks/ is on the path)
 
 from safetyheads.runs.rundir import model_fingerprint, sample_fingerprint
-
-SHAPES = {
-    "7b": dict(
-        vocab_size=32000,
-        hidden_size=4096,
-        intermediate_size=11008,
-        num_hidden_layers=32,
-        num_attention_heads=32,
-        num_key_value_heads=32,
-    ),  # fmt: skip
-    "135m": dict(
-        vocab_size=49152,
-        hidden_size=576,
-        intermediate_size=1536,
-        num_hidden_layers=30,
-        num_attention_heads=9,
-        num_key_value_heads=3,
-        head_dim=64,
-    ),  # fmt: skip
-}
 
 
 def main() -> None:
@@ -45,9 +25,7 @@ def main() -> None:
     parser.add_argument("--dtype", default="bfloat16")
     args = parser.parse_args()
     dtype = getattr(torch, args.dtype)
-    with torch.device("meta"):
-        model = LlamaForCausalLM(LlamaConfig(**SHAPES[args.shape]))
-    model = model.to_empty(device=args.device).to(dtype)
+    model = build(args.shape, "meta", dtype).to_empty(device=args.device)
     with torch.no_grad():
         for p in model.parameters():
             p.fill_(0.01)  # touch every page
