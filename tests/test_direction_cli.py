@@ -45,7 +45,7 @@ def direction_args(model, files, out, *extra):
             *extra]  # fmt: skip
 
 
-def test_direction_command_against_the_library(tiny_dir, prompt_files, tmp_path):
+def test_direction_command_against_the_library(tiny_dir, prompt_files, tmp_path, monkeypatch):
     out = tmp_path / "dir"
     assert main(direction_args(tiny_dir, prompt_files, out)) == 0
     found = RefusalDirection.load(out)
@@ -67,8 +67,12 @@ def test_direction_command_against_the_library(tiny_dir, prompt_files, tmp_path)
         assert r["harmless_kl"] >= 0.0
     # a rerun resumes (nothing measured again); other settings are refused; an impossible KL bound is an error
     before = (out / "direction_layers.jsonl").read_text()
-    assert main(direction_args(tiny_dir, prompt_files, out)) == 0
+    saved = {name: (out / name).read_bytes() for name in ("direction.safetensors", "direction.json")}
+    with monkeypatch.context() as m:  # a finished direction is read back, never computed again
+        m.setattr("safetyheads.study.direction_search.find_direction", lambda *a, **k: pytest.fail("recomputed"))
+        assert main(direction_args(tiny_dir, prompt_files, out)) == 0
     assert (out / "direction_layers.jsonl").read_text() == before
+    assert {name: (out / name).read_bytes() for name in saved} == saved
     assert main(direction_args(tiny_dir, prompt_files, out, "--n-val", "2")) == 2
     assert main(direction_args(tiny_dir, prompt_files, tmp_path / "strict", "--max-kl", "0")) == 2
     assert main(direction_args(tiny_dir, prompt_files, tmp_path / "many", "--n-train", "6")) == 2  # 7 < 6 + 3

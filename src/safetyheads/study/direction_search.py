@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from safetyheads.core.ablation import without_direction
-from safetyheads.core.direction import RefusalDirection, difference_of_means, unit
+from safetyheads.core.direction import META, RefusalDirection, difference_of_means, unit
 from safetyheads.core.engine import kl_divergence
 from safetyheads.core.families import model_shape
 from safetyheads.core.progress import Progress
@@ -248,6 +248,8 @@ def direction_run(
     with run.lock("direction"):
         lm, tokenizer = load_shared(model, device, dtype, status)
         run.record_provenance("direction", model_provenance(model, lm, device, dtype))
+        if (Path(out) / META).is_file():  # finished (saved last): the saved direction, not a recomputation whose
+            return RefusalDirection.load(out)  # float noise (another thread count) would change its digest
         judge_obj = build_judge(judge, options, model=lm, tokenizer=tokenizer, device=device, dtype=dtype)
         done, _ = run.repair_jsonl(LAYERS_FILE)
         found = find_direction(
