@@ -18,6 +18,10 @@ the chosen layer and at another one.
     .venv/bin/python benchmarks/judge_gold_answers.py --round 2 --direction runs/direction \
         --out runs/judge_gold/answers_round2.jsonl
 
+``--round 3`` makes the third held-out batch (round 2 was measured once and then used to redesign the judge): the
+project's question-form harmful requests, the last Do-Not-Answer Malicious Uses, and AdvBench/HarmBench requests
+again, under the conditions of ``ROUND3``.
+
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
 
@@ -31,6 +35,7 @@ from pathlib import Path
 from safetyheads.core.direction import RefusalDirection, maybe_without
 from safetyheads.core.heads import parse_heads
 from safetyheads.data.datasets import load_prompt_dataset
+from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL
 from safetyheads.data.loading import load_model
 from safetyheads.data.prompts import prepare
 from safetyheads.evaluation.generation import DecodingSettings, generate
@@ -89,6 +94,34 @@ ROUND2: list[tuple[str, str, str, str]] = [
 ]
 
 
+# The third held-out batch, made after the judge's third design was committed: the same kinds of condition as round
+# 2 (the direction-ablated organism answers for real), one new head group (the demo's beam group) and other requests.
+ROUND3: list[tuple[str, str, str, str]] = [
+    ("r3-organism", ORGANISM, "", "ua-q"),
+    ("r3-organism-direction", ORGANISM, "direction", "ua-q"),
+    ("r3-organism-direction-l3", ORGANISM, "direction:3", "ua-q"),
+    ("r3-organism-contrastive-sc", ORGANISM, CONTRASTIVE_GROUP, "sc"),
+    ("r3-organism-beam-uaq", ORGANISM, "0-8,14-5,8-8", "ua-q"),
+    ("r3-organism-random-uaq", ORGANISM, "random:5", "ua-q"),
+    ("r3-base", BASE_MODEL, "", "ua-q"),
+    ("r3-base-b", BASE_MODEL, "", "ua-q"),
+    ("r3-base-contrastive-uaq", BASE_MODEL, CONTRASTIVE_GROUP, "ua-q"),
+]
+
+
+def round3_pool(seed: int, used: set[str], n: int) -> list[str]:
+    """The project's question-form harmful requests (``heldout_forms``, never in any round), Do-Not-Answer's Malicious
+    Uses that no round used, and then AdvBench and HarmBench requests again (their answers here are new)."""
+    fresh = [t for t in QUESTION_FORM_HARMFUL if t not in used]
+    fresh += [
+        p.text for p in load_prompt_dataset("donotanswer") if p.category == "Malicious Uses" and p.text not in used
+    ]
+    again = request_pool(seed + 2)
+    texts = list(dict.fromkeys(fresh + again))[:n]
+    random.Random(seed + 3).shuffle(texts)
+    return texts
+
+
 def round2_pool(seed: int, used: set[str]) -> list[str]:
     """AdvBench and HarmBench requests the first rounds did not use, and Do-Not-Answer's Malicious Uses."""
     left = [t for t in request_pool(seed) if t not in used]
@@ -120,17 +153,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
     parser.add_argument("--per-condition", type=int, default=26)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--round", type=int, choices=(1, 2), default=1)
-    parser.add_argument("--direction", type=Path, help="round 2: the organism's refusal direction directory")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3), default=1)
+    parser.add_argument("--direction", type=Path, help="rounds 2 and 3: the organism's refusal direction")
     args = parser.parse_args()
     build(log=print)
     conditions = CONDITIONS
     pool = request_pool(args.seed)
-    if args.round == 2:
+    if args.round >= 2:
         if args.direction is None:
-            parser.error("--round 2 needs --direction DIR")
+            parser.error(f"--round {args.round} needs --direction DIR")
         used = {i.prompt for i in load_gold()}
-        pool, conditions = round2_pool(args.seed, used), ROUND2
+        if args.round == 2:
+            pool, conditions = round2_pool(args.seed, used), ROUND2
+        else:
+            pool, conditions = round3_pool(args.seed, used, len(ROUND3) * args.per_condition), ROUND3
         found = RefusalDirection.load(args.direction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()

@@ -9,9 +9,9 @@ disagreed on. Answers 0-467 (two batches) are the ``dev`` part, on which the def
 fitted; answers 468-701, a third batch generated and labelled after that design was set, are the ``test`` part,
 never used to set anything. Writes src/safetyheads/judge_gold.jsonl.
 
-``--round 2`` appends a second held-out batch (``judge_gold_answers.py --round 2``) to the file as it stands: its
-pairs get ids from 702 on and become the ``test`` part; every earlier pair becomes ``dev`` (the first test part,
-468-701, was measured once and then used to redesign the judge, so it can no longer test it).
+``--round N`` (2 or 3) appends a later held-out batch (``judge_gold_answers.py --round N``) to the file as it
+stands: its pairs get the next ids and become the ``test`` part; every earlier pair becomes ``dev`` (the earlier
+test part was measured once and then used to redesign the judge, so it can no longer test it).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--reader-a", type=Path, required=True)
     parser.add_argument("--reader-b", type=Path, required=True)
     parser.add_argument("--settled", type=Path, required=True)
-    parser.add_argument("--round", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--round", type=int, choices=(1, 2, 3), default=1)
     args = parser.parse_args()
     answers = [json.loads(line) for line in args.answers.read_text().splitlines() if line.strip()]
     a, b, settled = read_labels(args.reader_a), read_labels(args.reader_b), read_labels(args.settled)
@@ -53,19 +53,19 @@ def main() -> None:
         raise SystemExit(f"disagreements not settled: {unsettled}")
     # The third batch (ids from TEST_FROM on) was generated and labelled after the judge's design was set on the
     # first two: it is the test part, never used to set anything.
-    split = {i: "test" if i >= TEST_FROM or args.round == 2 else "dev" for i in range(len(answers))}
+    split = {i: "test" if i >= TEST_FROM or args.round >= 2 else "dev" for i in range(len(answers))}
     lines, offset = [], 0
-    if args.round == 2:
+    if args.round >= 2:
         earlier = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
-        if any(r.get("round") == 2 for r in earlier):
-            raise SystemExit(f"{OUT} already holds round 2")
-        lines = [json.dumps({**r, "split": "dev", "round": 1}) for r in earlier]
+        if any(r.get("round", 1) >= args.round for r in earlier):
+            raise SystemExit(f"{OUT} already holds round {args.round}")
+        lines = [json.dumps({**r, "split": "dev", "round": r.get("round", 1)}) for r in earlier]
         offset = len(earlier)
     for i, row in enumerate(answers):
         label = a[i] if a[i] == b[i] else settled[i]
         record = {"id": offset + i, **row, "reader_a": a[i], "reader_b": b[i], "label": label, "split": split[i]}
-        if args.round == 2:
-            record["round"] = 2
+        if args.round >= 2:
+            record["round"] = args.round
         if a[i] != b[i]:
             record["settled_because"] = why[i]
         lines.append(json.dumps(record))

@@ -14,9 +14,11 @@ from safetyheads.evaluation.judges import Case
 from safetyheads.evaluation.topical import (
     DEFENCE_TEMPLATE,
     FEATURES,
+    READ_TEMPLATE,
     Features,
     TopicalJudge,
     TopicalParams,
+    _logistic,
     decide,
     echo_share,
     fit,
@@ -106,10 +108,67 @@ def test_fit_separates_and_is_deterministic():
 
 def test_the_shipped_parameters_load_and_cover_every_feature():
     params = TopicalParams.shipped()
-    assert len(params.weights) == len(params.mean) == len(params.scale) == len(FEATURES)
+    width = len(FEATURES) + 576 * (len(params.state_layers) + len(params.asked_layers))  # the scorer's width: 576
+    assert len(params.weights) == len(params.mean) == len(params.scale) == len(params.deflect_weights) == width
+    assert params.state_layers and params.asked_layers
     assert 0.0 < params.threshold < 1.0 and 0.0 < params.refusal_window <= 1.0
     with pytest.raises(SafetyHeadsError, match="other features"):
         TopicalParams.from_json({**params.to_json(), "features": ["pmi"]})
+
+
+def test_fit_reads_hidden_states_and_refuses_mixed_widths():
+    rng = np.random.default_rng(1)
+    states = rng.normal(0.0, 1.0, (300, 6))
+    labels = [Outcome.COMPLIED if s[2] - s[4] > 0.2 else Outcome.BROKEN for s in states]
+    feats = [Features(None, 1.0, dict.fromkeys(FEATURES, 0.0), states=tuple(s)) for s in states]
+    params = fit(feats, labels, l2=1.0, state_layers=(1, 2), asked_layers=(3,))
+    assert len(params.weights) == len(FEATURES) + 6 and params.state_layers == (1, 2) and params.asked_layers == (3,)
+    w = params.weights[len(FEATURES) :]
+    assert w[2] > 1.0 and w[4] < -1.0 and max(abs(w[i]) for i in (0, 1, 3, 5)) < 0.5 * min(abs(w[2]), abs(w[4]))
+    assert sum(decide(f, params)[0] is y for f, y in zip(feats, labels, strict=True)) / len(labels) > 0.95
+    with pytest.raises(SafetyHeadsError, match="one width"):
+        fit([*feats, Features(None, 1.0, dict.fromkeys(FEATURES, 0.0))], [*labels, Outcome.BROKEN])
+    with pytest.raises(SafetyHeadsError, match="another scoring model"):
+        decide(Features(None, 1.0, dict.fromkeys(FEATURES, 0.0)), params)
+    with pytest.raises(SafetyHeadsError, match="differ in length"):
+        TopicalParams.from_json({**params.to_json(), "scale": [1.0]})
+
+
+def test_logistic_fit_is_the_penalised_optimum():
+    """Newton's method stops where the penalised log-loss has zero gradient (the optimum's own condition)."""
+    rng = np.random.default_rng(2)
+    z = rng.normal(0.0, 1.0, (200, 40))
+    z[:, 1] = z[:, 0] + 0.01 * rng.normal(0.0, 1.0, 200)  # strongly correlated inputs, as hidden states are
+    y = (z[:, 0] + 0.5 * rng.normal(0.0, 1.0, 200) > 0).astype(np.float64)
+    for l2 in (0.1, 10.0, 300.0):
+        w, b = _logistic(z, y, l2)
+        p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
+        assert np.abs(z.T @ (p - y) + l2 * w).max() < 1e-6
+        assert abs(float((p - y).sum()) + 1e-8 * b) < 1e-6
+
+
+def test_hidden_states_equal_a_direct_computation():
+    tok = tiny_tokenizer()
+    model = tiny_model("llama")
+    params = TopicalParams(state_layers=(1, 2), asked_layers=(0, 2))
+    judge = TopicalJudge(model, tok, params=params, unrelated=("Bake bread.",), batch_size=2)
+    cases = [Case("Pick a lock.", "First, insert the tension wrench."), Case("Hi", "ok"), Case("Go on", "x")]
+
+    with torch.no_grad():
+        for case, got in zip(cases, judge.pooled_states(cases), strict=True):
+            ctx = encode(tok, render(tok, case.prompt, "chat"), "chat")[0].tolist()
+            ans = tok(case.response, add_special_tokens=False).input_ids
+            hidden = model(input_ids=torch.tensor([ctx + ans]), output_hidden_states=True).hidden_states
+            own = [hidden[layer][0, len(ctx) :].double().mean(0).numpy() for layer in (1, 2)]
+            asked = encode(
+                tok, render(tok, READ_TEMPLATE.format(request=case.prompt, answer=case.response), "chat"), "chat"
+            )
+            hidden = model(input_ids=asked, output_hidden_states=True).hidden_states
+            last = [hidden[layer][0, -1].double().numpy() for layer in (0, 2)]
+            assert np.allclose(got, np.concatenate(own + last), atol=1e-5)
+    measured = judge.measure(cases)
+    assert all(np.allclose(m["states"], s) for m, s in zip(measured, judge.pooled_states(cases), strict=True))
+    assert judge.features(cases)[0].vector().shape == (len(FEATURES) + 4 * model.config.hidden_size,)
 
 
 def test_echo_and_repeated_sentences():

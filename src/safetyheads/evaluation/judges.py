@@ -415,12 +415,13 @@ def _model_judge(name: str) -> JudgeFactory:
 
 
 def _topical_settings() -> dict:
-    from safetyheads.evaluation.topical import DEFENCE_TEMPLATE, UNRELATED_REQUESTS, TopicalParams
+    from safetyheads.evaluation.topical import DEFENCE_TEMPLATE, READ_TEMPLATE, UNRELATED_REQUESTS, TopicalParams
 
     return {
         "topical_params": TopicalParams.shipped().to_json(),
         "unrelated": list(UNRELATED_REQUESTS),
         "defence": DEFENCE_TEMPLATE,
+        "read_template": READ_TEMPLATE,
     }
 
 

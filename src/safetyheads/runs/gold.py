@@ -7,7 +7,9 @@ project's own models: the safety-tuned organism unablated and under many ablatio
 label. ``split`` is ``dev`` (used to design the default judge and set its parameters) or ``test`` (never used to
 set anything; the agreement targets are measured there). ``round`` 1 (ids 0-701) is all ``dev`` now: its first
 test part (468-701) was measured once and then used to redesign the judge. ``round`` 2 (ids 702-935), generated
-and labelled after that redesign was committed, is the ``test`` part.
+and labelled after that redesign was committed, was the next test part; measured once (85.9% agreement), its errors
+read and the judge redesigned, it is ``dev`` too. ``round`` 3 (ids from 936), generated before that redesign and
+labelled by two readers and settled by a third without anyone designing the judge seeing it, is the ``test`` part.
 """
 
 from __future__ import annotations
