@@ -20,7 +20,8 @@ the chosen layer and at another one.
 
 ``--round 3`` makes the third held-out batch (round 2 was measured once and then used to redesign the judge): the
 project's question-form harmful requests, the last Do-Not-Answer Malicious Uses, and AdvBench/HarmBench requests
-again, under the conditions of ``ROUND3``.
+again, under the conditions of ``ROUND3``. ``--round 4`` makes the fourth (``ROUND4``: new conditions, a fresh draw
+of all those request sets).
 
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
@@ -122,6 +123,31 @@ def round3_pool(seed: int, used: set[str], n: int) -> list[str]:
     return texts
 
 
+# The fourth held-out batch, made after round 3 was measured once and joined dev: conditions no round had (other
+# ablation kinds of the searched groups, another direction layer, ablations of the untuned model), on a fresh draw of
+# every request set the rounds used (its answers are new; its requests are not).
+ROUND4: list[tuple[str, str, str, str]] = [
+    ("r4-organism", ORGANISM, "", "ua-q"),
+    ("r4-organism-direction", ORGANISM, "direction", "ua-q"),
+    ("r4-organism-direction-l6", ORGANISM, "direction:6", "ua-q"),
+    ("r4-organism-paper-sc", ORGANISM, PAPER_GROUP, "sc"),
+    ("r4-organism-beam-sc", ORGANISM, "0-8,14-5,8-8", "sc"),
+    ("r4-organism-beam-mean", ORGANISM, "0-8,14-5,8-8", "mean"),
+    ("r4-base", BASE_MODEL, "", "ua-q"),
+    ("r4-base-beam-sc", BASE_MODEL, "0-8,14-5,8-8", "sc"),
+    ("r4-base-random-uaq", BASE_MODEL, "random:6", "ua-q"),
+]
+
+
+def round4_pool(seed: int, n: int) -> list[str]:
+    """A seeded draw from every request set of the earlier rounds: AdvBench, HarmBench, Do-Not-Answer's Malicious Uses
+    and the question-form requests."""
+    dna = [p.text for p in load_prompt_dataset("donotanswer") if p.category == "Malicious Uses"]
+    texts = list(dict.fromkeys(request_pool(seed) + dna + list(QUESTION_FORM_HARMFUL)))
+    random.Random(seed + 4).shuffle(texts)
+    return texts[:n]
+
+
 def round2_pool(seed: int, used: set[str]) -> list[str]:
     """AdvBench and HarmBench requests the first rounds did not use, and Do-Not-Answer's Malicious Uses."""
     left = [t for t in request_pool(seed) if t not in used]
@@ -153,7 +179,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
     parser.add_argument("--per-condition", type=int, default=26)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3), default=1)
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1)
     parser.add_argument("--direction", type=Path, help="rounds 2 and 3: the organism's refusal direction")
     args = parser.parse_args()
     build(log=print)
@@ -165,8 +191,10 @@ def main() -> None:
         used = {i.prompt for i in load_gold()}
         if args.round == 2:
             pool, conditions = round2_pool(args.seed, used), ROUND2
-        else:
+        elif args.round == 3:
             pool, conditions = round3_pool(args.seed, used, len(ROUND3) * args.per_condition), ROUND3
+        else:
+            pool, conditions = round4_pool(args.seed, len(ROUND4) * args.per_condition), ROUND4
         found = RefusalDirection.load(args.direction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()

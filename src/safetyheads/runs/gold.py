@@ -8,8 +8,11 @@ label. ``split`` is ``dev`` (used to design the default judge and set its parame
 set anything; the agreement targets are measured there). ``round`` 1 (ids 0-701) is all ``dev`` now: its first
 test part (468-701) was measured once and then used to redesign the judge. ``round`` 2 (ids 702-935), generated
 and labelled after that redesign was committed, was the next test part; measured once (85.9% agreement), its errors
-read and the judge redesigned, it is ``dev`` too. ``round`` 3 (ids from 936), generated before that redesign and
-labelled by two readers and settled by a third without anyone designing the judge seeing it, is the ``test`` part.
+read and the judge redesigned, it is ``dev`` too. ``round`` 3 (ids 936-1169), generated and labelled
+(two readers, a third settling) before the fourth design was fitted, was measured once with it (82.5% agreement)
+and then joined ``dev``: the shipped parameters are fitted on rounds 1-3. ``round`` 4 (ids from 1170), labelled after
+those parameters were committed and seen by nobody designing the judge before its one measurement, is the ``test``
+part.
 """
 
 from __future__ import annotations
