@@ -10,9 +10,9 @@ test part (468-701) was measured once and then used to redesign the judge. ``rou
 and labelled after that redesign was committed, was the next test part; measured once (85.9% agreement), its errors
 read and the judge redesigned, it is ``dev`` too. ``round`` 3 (ids 936-1169), generated and labelled
 (two readers, a third settling) before the fourth design was fitted, was measured once with it (82.5% agreement)
-and then joined ``dev``: the shipped parameters are fitted on rounds 1-3. ``round`` 4 (ids from 1170), labelled after
+and then joined ``dev``: the shipped parameters are fitted on rounds 1-3. ``round`` 4 (ids 1170-1403), labelled after
 those parameters were committed and seen by nobody designing the judge before its one measurement, is the ``test``
-part.
+part (89.3% agreement, 90.4% precision and 88.2% recall on ``complied``).
 """
 
 from __future__ import annotations
