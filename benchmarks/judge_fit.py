@@ -20,6 +20,7 @@ import argparse
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ def cross_validated(feats, labels, fold: list[int], window: float, l2: float) ->
             asked_layers=ASKED_LAYERS,
         )  # fmt: skip
         for t in THRESHOLDS:
-            at = TopicalParams(**{**params.__dict__, "threshold": t})
+            at = replace(params, threshold=t)
             for i in range(len(feats)):
                 if fold[i] == k:
                     predicted[t][i] = decide(feats[i], at)[0]

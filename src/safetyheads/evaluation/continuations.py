@@ -28,7 +28,7 @@ TOKENS_PER_FORWARD = {"cpu": 768}
 TOKENS_PER_FORWARD_ELSEWHERE = 16384
 
 
-def _batches(widths: Sequence[int], batch_size: int, max_tokens: int) -> list[list[int]]:
+def width_batches(widths: Sequence[int], batch_size: int, max_tokens: int) -> list[list[int]]:
     """Indices in order of decreasing width, cut into batches of at most ``batch_size`` rows and (beyond the
     first row) at most ``max_tokens`` padded tokens."""
     order = sorted(range(len(widths)), key=lambda i: (-widths[i], i))
@@ -102,7 +102,7 @@ def _plain_route(model, ks: list[int], cut, out: list[torch.Tensor], batch_size:
     """One right-padded forward per pair over context + continuation minus its last token."""
     device = next(model.parameters()).device
     seqs = [cut[k][0] + cut[k][1][:-1] for k in ks]
-    for idx in _batches([len(s) for s in seqs], batch_size, max_tokens):
+    for idx in width_batches([len(s) for s in seqs], batch_size, max_tokens):
         ids, mask = right_pad([seqs[i] for i in idx], 0)  # right padding: earlier positions never see it
         first = min(len(cut[ks[i]][0]) - 1 for i in idx)
         logits = model(
@@ -123,7 +123,7 @@ def _shared_route(model, shared: dict, cut, out: list[torch.Tensor], batch_size:
     then the continuations' remaining tokens on copies of the contexts' key/value cache."""
     device = next(model.parameters()).device
     contexts = list(shared)
-    for idx in _batches([len(c) for c in contexts], batch_size, max_tokens):
+    for idx in width_batches([len(c) for c in contexts], batch_size, max_tokens):
         ids, mask = left_pad([contexts[i] for i in idx], 0)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         result = model(
