@@ -21,7 +21,7 @@ the chosen layer and at another one.
 ``--round 3`` makes the third held-out batch (round 2 was measured once and then used to redesign the judge): the
 project's question-form harmful requests, the last Do-Not-Answer Malicious Uses, and AdvBench/HarmBench requests
 again, under the conditions of ``ROUND3``. ``--round 4`` makes the fourth (``ROUND4``: new conditions, a fresh draw
-of all those request sets).
+of all those request sets), ``--round 5`` the fifth (``ROUND5``: new conditions again, another fresh draw).
 
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
@@ -47,6 +47,7 @@ from safetyheads.types import AblationSpec, Head
 
 PAPER_GROUP = "5-6,7-2,12-8"
 CONTRASTIVE_GROUP = "0-8,1-7,7-2"
+UNTUNE_GROUP = "1-5,8-1,8-8"  # the demo's group found by the untune objective
 # (condition name, model, heads, ablation kind)
 CONDITIONS: list[tuple[str, str, str, str]] = [
     ("organism", ORGANISM, "", "ua-q"),
@@ -148,6 +149,23 @@ def round4_pool(seed: int, n: int) -> list[str]:
     return texts[:n]
 
 
+# The fifth held-out batch, made after round 4 was measured once and the judge refitted on rounds 1-4: conditions no
+# round had (the demo's untune group under ua-q and sc, on the organism and the untuned model; the direction at layer
+# 10), beside the demo's own (the organism plain, the contrastive group, the direction at its chosen layer, a new
+# random group, the untuned model plain), on another fresh draw of every request set.
+ROUND5: list[tuple[str, str, str, str]] = [
+    ("r5-organism", ORGANISM, "", "ua-q"),
+    ("r5-organism-untune-uaq", ORGANISM, UNTUNE_GROUP, "ua-q"),
+    ("r5-organism-untune-sc", ORGANISM, UNTUNE_GROUP, "sc"),
+    ("r5-organism-contrastive-uaq", ORGANISM, CONTRASTIVE_GROUP, "ua-q"),
+    ("r5-organism-direction", ORGANISM, "direction", "ua-q"),
+    ("r5-organism-direction-l10", ORGANISM, "direction:10", "ua-q"),
+    ("r5-organism-random-uaq", ORGANISM, "random:7", "ua-q"),
+    ("r5-base", BASE_MODEL, "", "ua-q"),
+    ("r5-base-untune-uaq", BASE_MODEL, UNTUNE_GROUP, "ua-q"),
+]
+
+
 def round2_pool(seed: int, used: set[str]) -> list[str]:
     """AdvBench and HarmBench requests the first rounds did not use, and Do-Not-Answer's Malicious Uses."""
     left = [t for t in request_pool(seed) if t not in used]
@@ -179,8 +197,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
     parser.add_argument("--per-condition", type=int, default=26)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1)
-    parser.add_argument("--direction", type=Path, help="rounds 2 and 3: the organism's refusal direction")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1)
+    parser.add_argument("--direction", type=Path, help="rounds 2 to 5: the organism's refusal direction")
     args = parser.parse_args()
     build(log=print)
     conditions = CONDITIONS
@@ -193,8 +211,10 @@ def main() -> None:
             pool, conditions = round2_pool(args.seed, used), ROUND2
         elif args.round == 3:
             pool, conditions = round3_pool(args.seed, used, len(ROUND3) * args.per_condition), ROUND3
-        else:
+        elif args.round == 4:
             pool, conditions = round4_pool(args.seed, len(ROUND4) * args.per_condition), ROUND4
+        else:  # a fresh draw of the same sets: round4_pool under another seed
+            pool, conditions = round4_pool(args.seed + 5, len(ROUND5) * args.per_condition), ROUND5
         found = RefusalDirection.load(args.direction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
