@@ -104,6 +104,23 @@ def test_token_budget_limits_the_rows_of_a_forward():
         torch.testing.assert_close(lp, direct_logprobs(model, c, cont), atol=1e-5, rtol=1e-5)
 
 
+def test_token_budget_limits_the_continuations_of_one_shared_context():
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    ctx = tok("One context for every answer:").input_ids
+    pairs = [(ctx, tok(f" answer {i}").input_ids) for i in range(9)]
+    shapes = []
+    hook = model.register_forward_hook(
+        lambda m, args, kwargs, out: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    got = continuation_logprobs(model, pairs, batch_size=8, max_tokens=30)
+    hook.remove()
+    tails = shapes[1:]  # after the context's own forward
+    assert len(tails) > 1 and all(1 < rows and rows * width <= 30 for rows, width in tails)
+    assert sum(rows for rows, _ in tails) == len(pairs)
+    for (c, cont), lp in zip(pairs, got, strict=True):
+        torch.testing.assert_close(lp, direct_logprobs(model, c, cont), atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("shared", [False, True])
 def test_pairs_longer_than_max_length_lose_tokens_from_the_left(shared):
     model, tok = tiny_model("llama"), tiny_tokenizer()

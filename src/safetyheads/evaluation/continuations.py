@@ -136,7 +136,8 @@ def _shared_route(model, shared: dict, cut, out: list[torch.Tensor], batch_size:
         first = result.logits[:, -1].double().log_softmax(-1).cpu()
         rows = [(r, k) for r, i in enumerate(idx) for k in shared[contexts[i]]]
         longer = [(r, cut[k][1]) for r, k in rows if len(cut[k][1]) > 1]
-        rest = iter(_tails(model, _cache_of(result), mask, [len(contexts[i]) for i in idx], longer) if longer else [])
+        lengths = [len(contexts[i]) for i in idx]
+        rest = iter(_tails(model, _cache_of(result), mask, lengths, longer, max_tokens) if longer else [])
         for r, k in rows:
             head = first[r, cut[k][1][0]].reshape(1)
             out[k] = torch.cat([head, next(rest)]) if len(cut[k][1]) > 1 else head
@@ -157,11 +158,26 @@ def _tail_chunks(widths: Sequence[int], split: bool) -> list[list[int]]:
     return chunks
 
 
-def _tails(model, cache, mask: torch.Tensor, ctx_lengths: list[int], rows: list[tuple[int, list[int]]]):
+def _within_budget(chunks: list[list[int]], widths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """``chunks`` (each by decreasing width) cut so that no forward holds more than ``max_tokens`` padded tokens
+    (one row at least): many continuations of one context would otherwise make one forward, and one logits
+    tensor, of all of them."""
+    out = []
+    for chunk in chunks:
+        rows = max(1, max_tokens // max(1, widths[chunk[0]]))
+        out += [chunk[k : k + rows] for k in range(0, len(chunk), rows)]
+    return out
+
+
+def _tails(
+    model, cache, mask: torch.Tensor, ctx_lengths: list[int], rows: list[tuple[int, list[int]]], max_tokens: int
+):
     """log p of each continuation's tokens after its first, for ``rows`` of (context row, continuation), read
-    on copies of the contexts' key/value ``cache`` (``mask``: their left-padded attention mask)."""
+    on copies of the contexts' key/value ``cache`` (``mask``: their left-padded attention mask), at most
+    ``max_tokens`` continuation tokens a forward."""
     device = next(model.parameters()).device
-    chunks = _tail_chunks([len(cont) - 1 for _, cont in rows], split=device.type == "cpu")
+    widths = [len(cont) - 1 for _, cont in rows]
+    chunks = _within_budget(_tail_chunks(widths, split=device.type == "cpu"), widths, max_tokens)
     out: list[torch.Tensor] = [torch.zeros(0)] * len(rows)
     for n, chunk in enumerate(chunks):
         own = cache if n == len(chunks) - 1 else copy.deepcopy(cache)
