@@ -21,7 +21,8 @@ the chosen layer and at another one.
 ``--round 3`` makes the third held-out batch (round 2 was measured once and then used to redesign the judge): the
 project's question-form harmful requests, the last Do-Not-Answer Malicious Uses, and AdvBench/HarmBench requests
 again, under the conditions of ``ROUND3``. ``--round 4`` makes the fourth (``ROUND4``: new conditions, a fresh draw
-of all those request sets), ``--round 5`` the fifth (``ROUND5``: new conditions again, another fresh draw).
+of all those request sets), ``--round 5`` the fifth (``ROUND5``: new conditions again, another fresh draw), ``--round 6`` the sixth
+(``ROUND6``, likewise).
 
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
@@ -165,6 +166,23 @@ ROUND5: list[tuple[str, str, str, str]] = [
     ("r5-base-untune-uaq", BASE_MODEL, UNTUNE_GROUP, "ua-q"),
 ]
 
+# The sixth held-out batch, made after round 5 was measured once (version 5 failed there, mostly calling loops and
+# content-free outlines ``complied``) and the judge redesigned and refitted on rounds 1-5: conditions no round had
+# (the searched groups of the budgeted-contrastive and refusal objectives and the beam group under ua-q, the direction
+# at layer 15, the untuned model with the direction ablated and under sc of the paper's group) beside the organism
+# and the untuned model plain, on another fresh draw of every request set.
+ROUND6: list[tuple[str, str, str, str]] = [
+    ("r6-organism", ORGANISM, "", "ua-q"),
+    ("r6-organism-budget-uaq", ORGANISM, "0-8,10-3,1-5", "ua-q"),
+    ("r6-organism-refusal-uaq", ORGANISM, "18-8,7-2,5-6", "ua-q"),
+    ("r6-organism-beam-uaq", ORGANISM, "0-8,14-5,8-8", "ua-q"),
+    ("r6-organism-direction-l15", ORGANISM, "direction:15", "ua-q"),
+    ("r6-organism-random-uaq", ORGANISM, "random:8", "ua-q"),
+    ("r6-base", BASE_MODEL, "", "ua-q"),
+    ("r6-base-direction", BASE_MODEL, "direction", "ua-q"),
+    ("r6-base-paper-sc", BASE_MODEL, PAPER_GROUP, "sc"),
+]
+
 
 def round2_pool(seed: int, used: set[str]) -> list[str]:
     """AdvBench and HarmBench requests the first rounds did not use, and Do-Not-Answer's Malicious Uses."""
@@ -197,8 +215,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
     parser.add_argument("--per-condition", type=int, default=26)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1)
-    parser.add_argument("--direction", type=Path, help="rounds 2 to 5: the organism's refusal direction")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=1)
+    parser.add_argument("--direction", type=Path, help="rounds 2 to 6: the organism's refusal direction")
     args = parser.parse_args()
     build(log=print)
     conditions = CONDITIONS
@@ -213,8 +231,10 @@ def main() -> None:
             pool, conditions = round3_pool(args.seed, used, len(ROUND3) * args.per_condition), ROUND3
         elif args.round == 4:
             pool, conditions = round4_pool(args.seed, len(ROUND4) * args.per_condition), ROUND4
-        else:  # a fresh draw of the same sets: round4_pool under another seed
+        elif args.round == 5:  # a fresh draw of the same sets: round4_pool under another seed
             pool, conditions = round4_pool(args.seed + 5, len(ROUND5) * args.per_condition), ROUND5
+        else:
+            pool, conditions = round4_pool(args.seed + 6, len(ROUND6) * args.per_condition), ROUND6
         found = RefusalDirection.load(args.direction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
