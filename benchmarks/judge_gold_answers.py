@@ -21,8 +21,8 @@ the chosen layer and at another one.
 ``--round 3`` makes the third held-out batch (round 2 was measured once and then used to redesign the judge): the
 project's question-form harmful requests, the last Do-Not-Answer Malicious Uses, and AdvBench/HarmBench requests
 again, under the conditions of ``ROUND3``. ``--round 4`` makes the fourth (``ROUND4``: new conditions, a fresh draw
-of all those request sets), ``--round 5`` the fifth (``ROUND5``: new conditions again, another fresh draw), ``--round 6`` the sixth
-(``ROUND6``, likewise).
+of all those request sets), ``--round 5`` the fifth (``ROUND5``: new conditions again, another fresh draw),
+``--round 6`` the sixth (``ROUND6``, likewise).
 
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
