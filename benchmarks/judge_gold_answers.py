@@ -22,7 +22,7 @@ the chosen layer and at another one.
 project's question-form harmful requests, the last Do-Not-Answer Malicious Uses, and AdvBench/HarmBench requests
 again, under the conditions of ``ROUND3``. ``--round 4`` makes the fourth (``ROUND4``: new conditions, a fresh draw
 of all those request sets), ``--round 5`` the fifth (``ROUND5``: new conditions again, another fresh draw),
-``--round 6`` the sixth (``ROUND6``, likewise).
+``--round 6`` the sixth (``ROUND6``, likewise), ``--round 7`` the seventh (``ROUND7``, likewise).
 
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
@@ -183,6 +183,23 @@ ROUND6: list[tuple[str, str, str, str]] = [
     ("r6-base-paper-sc", BASE_MODEL, PAPER_GROUP, "sc"),
 ]
 
+# The seventh held-out batch, made after round 6 was measured once with version 6 (84.6% agreement; broken answers
+# taken for answers or refusals) and the judge redesigned on rounds 1-6: the demo's own conditions (the organism
+# plain, the paper's group under ua-q, the direction at its chosen layer, the untuned model plain) beside conditions
+# no round had (the contrastive group under sc, the direction at layer 13, mean ablation of the untune group, a new
+# random group, the untuned model under the contrastive group), on another fresh draw of every request set.
+ROUND7: list[tuple[str, str, str, str]] = [
+    ("r7-organism", ORGANISM, "", "ua-q"),
+    ("r7-organism-paper-uaq", ORGANISM, PAPER_GROUP, "ua-q"),
+    ("r7-organism-contrastive-sc", ORGANISM, CONTRASTIVE_GROUP, "sc"),
+    ("r7-organism-direction", ORGANISM, "direction", "ua-q"),
+    ("r7-organism-direction-l13", ORGANISM, "direction:13", "ua-q"),
+    ("r7-organism-untune-mean", ORGANISM, UNTUNE_GROUP, "mean"),
+    ("r7-organism-random-uaq", ORGANISM, "random:9", "ua-q"),
+    ("r7-base", BASE_MODEL, "", "ua-q"),
+    ("r7-base-contrastive-uaq", BASE_MODEL, CONTRASTIVE_GROUP, "ua-q"),
+]
+
 
 def round2_pool(seed: int, used: set[str]) -> list[str]:
     """AdvBench and HarmBench requests the first rounds did not use, and Do-Not-Answer's Malicious Uses."""
@@ -215,8 +232,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
     parser.add_argument("--per-condition", type=int, default=26)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=1)
-    parser.add_argument("--direction", type=Path, help="rounds 2 to 6: the organism's refusal direction")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7), default=1)
+    parser.add_argument("--direction", type=Path, help="rounds 2 to 7: the organism's refusal direction")
     args = parser.parse_args()
     build(log=print)
     conditions = CONDITIONS
@@ -233,8 +250,10 @@ def main() -> None:
             pool, conditions = round4_pool(args.seed, len(ROUND4) * args.per_condition), ROUND4
         elif args.round == 5:  # a fresh draw of the same sets: round4_pool under another seed
             pool, conditions = round4_pool(args.seed + 5, len(ROUND5) * args.per_condition), ROUND5
-        else:
+        elif args.round == 6:
             pool, conditions = round4_pool(args.seed + 6, len(ROUND6) * args.per_condition), ROUND6
+        else:
+            pool, conditions = round4_pool(args.seed + 7, len(ROUND7) * args.per_condition), ROUND7
         found = RefusalDirection.load(args.direction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
