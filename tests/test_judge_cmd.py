@@ -122,6 +122,14 @@ def test_agreement_run_in_a_notebook_matches_the_command(tmp_path, capsys):
                            on_judge=lambda name, r, targets: seen.append((name, r, targets)))  # fmt: skip
     assert (tmp_path / "lib" / "agreement.json").read_text() == (tmp_path / "cli" / "agreement.json").read_text()
     assert json.loads((tmp_path / "lib" / "agreement.json").read_text()) == result
+    # every answer's verdict is kept, and counting them gives the printed matrix
+    rows = [json.loads(line) for line in (tmp_path / "lib" / "verdicts_keyword.jsonl").read_text().splitlines()]
+    dev = load_gold("dev")
+    assert [r["id"] for r in rows] == [i.id for i in dev]
+    assert all(r["agrees"] == (r["gold"] == r["outcome"]) for r in rows)
+    matrix = result["judges"]["keyword"]["matrix"]
+    counted = {g: {o: sum(r["gold"] == g and r["outcome"] == o for r in rows) for o in matrix[g]} for g in matrix}
+    assert counted == matrix
     assert " ".join(said[0].split()) in " ".join(printed.split())  # the terminal may wrap the line
     assert seen == [("keyword", result["judges"]["keyword"], None)]
     assert result["n"] == len(load_gold("dev")) and result["split"] == "dev"

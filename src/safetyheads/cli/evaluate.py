@@ -188,7 +188,9 @@ def agreement_cmd(
     judge_model: JudgeModel = None,
     judge_template: JudgeTemplate = None,
     rubric_threshold: RubricThreshold = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write agreement.json into this directory.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write agreement.json and each judge's verdicts_NAME.jsonl here.")
+    ] = None,
     device: c.Device = "cpu",
     dtype: c.Dtype = "float32",
 ) -> None:
@@ -200,7 +202,7 @@ def agreement_cmd(
         out=out, say=stdout.print, on_judge=print_agreement,
     )  # fmt: skip
     if out is not None:
-        c.console.print(f"wrote {out / 'agreement.json'}")
+        c.console.print(f"wrote {out / 'agreement.json'} and the verdicts on every answer (verdicts_*.jsonl)")
 
 
 def print_agreement(name: str, result: dict, targets: dict[str, bool] | None) -> None:

@@ -129,7 +129,8 @@ def agreement_run(
 ) -> dict:
     """``safetyheads judge-agreement``: each of ``judges`` (default: topical and keyword) against the gold labels
     of ``split`` (``test``, ``dev`` or ``all``), as ``{"split", "n", "reader_agreement", "judges": {name: result}}``
-    (also ``out/agreement.json`` with ``out``). Each of ``options`` (``judge_options`` keywords) goes to the judges
+    (also ``out/agreement.json`` with ``out``, and each judge's verdict on every answer in
+    ``out/verdicts_NAME.jsonl``). Each of ``options`` (``judge_options`` keywords) goes to the judges
     that take it; one that none of them takes is an error. ``say(line)`` gets a line on the gold set first, and
     ``on_judge(name, result, targets)`` each judge's result as it is measured (``targets``: ``meets_targets`` for
     the default judge, else None)."""
@@ -143,6 +144,7 @@ def agreement_run(
             "before settling"
         )
     results: dict = {"split": split, "n": len(items), "reader_agreement": readers["agreement"], "judges": {}}
+    verdicts_of: dict[str, list] = {}
     for option in given:  # each option goes to the judges that take it; one no judge here takes does nothing
         if not any(option in JUDGE_OPTIONS.get(name, ()) for name in names):
             flag = "--" + option.replace("_", "-")
@@ -152,7 +154,9 @@ def agreement_run(
         judge_obj = build_judge(name, taken, answers_only=True, device=device, dtype=dtype)
         with Progress(enabled=show_progress) as progress:
             bar = progress.task(f"judging with {name}", total=len(items))
-            result, _ = judge_gold(judge_obj, items, advance=lambda k, bar=bar: progress.advance(bar, k))
+            result, verdicts_of[name] = judge_gold(
+                judge_obj, items, advance=lambda k, bar=bar: progress.advance(bar, k)
+            )
         results["judges"][name] = result
         if on_judge is not None:
             on_judge(name, result, meets_targets(result) if name == DEFAULT_JUDGE else None)
@@ -160,4 +164,24 @@ def agreement_run(
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "agreement.json", results)
+        for name, verdicts in verdicts_of.items():
+            write_verdicts(out / f"verdicts_{name}.jsonl", items, verdicts)
     return results
+
+
+def write_verdicts(path: Path, items: Sequence[GoldItem], verdicts: Sequence) -> None:
+    """One line per gold answer: its id, condition, request, answer, gold label, and the judge's outcome and reason
+    (to read a judge's errors, not only count them)."""
+    with path.open("w", encoding="utf-8") as f:
+        for item, verdict in zip(items, verdicts, strict=True):
+            row = {
+                "id": item.id,
+                "condition": item.condition,
+                "prompt": item.prompt,
+                "response": item.response,
+                "gold": item.label.value,
+                "outcome": verdict.outcome.value,
+                "agrees": verdict.outcome is item.label,
+                "reason": verdict.reason,
+            }
+            f.write(json.dumps(row) + "\n")
