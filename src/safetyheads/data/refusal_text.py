@@ -41,7 +41,13 @@ PATTERNS: tuple[tuple[str, str], ...] = (
         r"\s+(?:you|with|that|this|it|in|on|any|such)\b",
     ),
     ("not-designed", r"\b(?:i'm|i am|i was)\s+not\s+(?:designed|programmed|built|made|meant|trained)\s+to\b"),
-    ("opens-i-am-not", r"^\W*(?:i'm|i am)\s+(?:really\s+|just\s+)?not\b"),
+    # "I'm not willing / ready / here to ...": a decline; a bare role denial ("I am not a government official.")
+    # or a loop of them ("I'm not happy. I'm not happy.") is not.
+    (
+        "opens-i-am-not",
+        r"^\W*(?:i'm|i am)\s+(?:really\s+|just\s+)?not\s+(?:willing|ready|here to|going to|a helper|in a position"
+        r"|interested|comfortable|an? (?:ai )?assistant|sure (?:i|if i|that i|how i)\b)",
+    ),
     ("sorry", r"\b(?:i'm|i am|i'm really|i am really|i'm very|we're|we are)?\s*sorry\b"),
     ("apologise", r"\b(?:i|we)\s+(?:must\s+|do\s+)?apologi[sz]e\b|\bmy apologies\b|\bapologies\b"),
     ("as-an-ai", r"\bas an? (?:ai|artificial intelligence|language model|assistant|responsible|ethical|helpful)\b"),

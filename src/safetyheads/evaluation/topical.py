@@ -194,7 +194,8 @@ class TopicalParams:
     deflect_bias: float = -30.0
     state_layers: tuple[int, ...] = ()
     asked_layers: tuple[int, ...] = ()
-    l2: float = 1.0  # the penalty the models were fitted with (a record; deciding does not use it)
+    l2: float = 1.0  # the penalty on the hidden states' weights in the fit (a record; deciding does not use it)
+    feature_l2: float = 1.0  # ... and on the named measurements' weights (FEATURES): a few inputs, penalised less
 
     def _z(self, f: Features) -> np.ndarray:
         x = f.vector()
@@ -219,7 +220,7 @@ class TopicalParams:
     def from_json(cls, data: dict) -> TopicalParams:
         if list(data.get("features", [])) != list(FEATURES):
             raise SafetyHeadsError("these topical-judge parameters were fitted on other features; refit them")
-        keys = ("refusal_window", "max_echo", "threshold", "bias", "deflect_bias", "l2")
+        keys = ("refusal_window", "max_echo", "threshold", "bias", "deflect_bias", "l2", "feature_l2")
         vectors = {k: tuple(float(x) for x in data[k]) for k in ("weights", "mean", "scale", "deflect_weights")}
         if len({len(v) for v in vectors.values()}) != 1:
             raise SafetyHeadsError("these topical-judge parameters are damaged: their vectors differ in length")
@@ -257,12 +258,12 @@ def decide(f: Features, p: TopicalParams) -> tuple[Outcome, str, float | None]:
     return Outcome.BROKEN, detail, prob
 
 
-def _logistic(z: np.ndarray, y: np.ndarray, l2: float, steps: int = 100) -> tuple[np.ndarray, float]:
+def _logistic(z: np.ndarray, y: np.ndarray, l2: float | np.ndarray, steps: int = 100) -> tuple[np.ndarray, float]:
     """Minimise the summed log-loss plus ``l2``/2 times the squared weights (the bias is not penalised) by Newton's
-    method; deterministic. Hidden states make the inputs many and correlated, where plain gradient descent is slow."""
+    method; deterministic. ``l2`` is one penalty for every weight or one per input. Hidden states make the inputs
+    many and correlated, where plain gradient descent is slow."""
     x = np.hstack([z, np.ones((len(z), 1))])
-    penalty = np.full(x.shape[1], float(l2))
-    penalty[-1] = 1e-8
+    penalty = np.append(np.broadcast_to(np.asarray(l2, dtype=np.float64), (z.shape[1],)), 1e-8)
     w = np.zeros(x.shape[1])
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50.0, 50.0)))
@@ -284,10 +285,13 @@ def fit(
     l2: float = 1.0,
     state_layers: Sequence[int] = (),
     asked_layers: Sequence[int] = (),
+    feature_l2: float | None = None,
 ) -> TopicalParams:
     """Fit the two logistic models on the answers the rules leave to them: complied or not, and, of those that do
     not comply and hold no refusal phrase, refused (deflects) or broken. ``state_layers`` and ``asked_layers`` name
-    the layers whose states the features carry (``TopicalJudge.measure`` read them). Deterministic."""
+    the layers whose states the features carry (``TopicalJudge.measure`` read them). ``l2`` penalises the hidden
+    states' weights and ``feature_l2`` (default: ``l2``) those of the named measurements: a handful of inputs that
+    the many state inputs would drown under one penalty. Deterministic."""
     widths = {len(f.vector()) for f in features if not f.empty}  # an empty answer is decided by a rule
     if len(widths) != 1:
         raise SafetyHeadsError("fitting needs features of one width (the same scoring model and layers)")
@@ -299,12 +303,15 @@ def fit(
     x = np.stack([f.vector() for f, _ in left])
     mean, scale = x.mean(0), np.maximum(x.std(0), 1e-6)
     z = (x - mean) / scale
-    w, b = _logistic(z, np.array([label is Outcome.COMPLIED for _, label in left], dtype=np.float64), l2)
+    feature_l2 = l2 if feature_l2 is None else feature_l2
+    penalty = np.full(n, float(l2))
+    penalty[: len(FEATURES)] = feature_l2
+    w, b = _logistic(z, np.array([label is Outcome.COMPLIED for _, label in left], dtype=np.float64), penalty)
     rest = [i for i, (f, label) in enumerate(left) if label is not Outcome.COMPLIED and f.refusal is None]
     y2 = np.array([left[i][1] is Outcome.REFUSED for i in rest], dtype=np.float64)
     dw, db = (np.zeros(n), -30.0)
     if len(set(y2.tolist())) == 2:
-        dw, db = _logistic(z[rest], y2, l2)
+        dw, db = _logistic(z[rest], y2, penalty)
     return TopicalParams(
         refusal_window,
         max_echo,
@@ -318,6 +325,7 @@ def fit(
         tuple(int(x) for x in state_layers),
         tuple(int(x) for x in asked_layers),
         float(l2),
+        float(feature_l2),
     )
 
 
