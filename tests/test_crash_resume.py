@@ -21,6 +21,7 @@ from models import save_tiny
 
 from safetyheads.cli import main
 from safetyheads.runs.rundir import RunDir
+from safetyheads.types import SafetyHeadsError
 
 N_SHIPS = 60  # prompts in the killed sweep: about 25 ms each on one thread, so the kill lands mid-way
 N_SAHARA = 32  # prompts of the killed Sahara search: a step takes about half a second
@@ -297,3 +298,16 @@ def test_corrupt_sahara_json_is_redone(model_dir, tmp_path, capsys, corrupt):
     assert run_cli(sahara_args(model_dir, prompts, out)) == 0
     assert "corrupt" in capsys.readouterr().err
     assert (out / "sahara.json").read_text() == reference
+
+
+def test_a_refused_resume_names_long_settings_instead_of_printing_them(tmp_path):
+    """A judge's fitted parameters are thousands of numbers: the error names what changed inside them."""
+    run = RunDir(tmp_path)
+    params = {"threshold": 0.45, "weights": [0.01] * 2000}
+    run.check_settings("eval", {"judge": "topical", "params": params, "n": 20})
+    changed = {"threshold": 0.35, "weights": [0.02] * 2000}
+    with pytest.raises(SafetyHeadsError, match="other settings") as caught:
+        run.check_settings("eval", {"judge": "topical", "params": changed, "n": 50})
+    message = str(caught.value)
+    assert "params: threshold: 0.45 -> 0.35, weights changed" in message and "n: 20 -> 50" in message
+    assert len(message) < 300

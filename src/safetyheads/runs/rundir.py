@@ -95,7 +95,7 @@ class RunDir:
             produced = any(self.file(name).exists() and self.file(name).stat().st_size > 0 for name in results)
             if previous is not None and previous != settings and (produced or not results):
                 changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
-                details = "; ".join(f"{k}: {previous.get(k)!r} -> {settings.get(k)!r}" for k in changed)
+                details = "; ".join(describe_change(k, previous.get(k), settings.get(k)) for k in changed)
                 raise SafetyHeadsError(
                     f"{self.path} holds a '{command}' run with other settings ({details}); "
                     "use a new --out directory or the original settings"
@@ -393,3 +393,17 @@ def grid_ok(scores, shape: ModelShape, spec: AblationSpec, swept: set[Head]) -> 
             if number != (Head(layer, h) in swept):
                 return False
     return True
+
+
+LONGEST_SHOWN = 80  # a setting's value longer than this (as Python writes it) is named, not printed
+
+
+def describe_change(key: str, old: Any, new: Any) -> str:
+    """One setting's change, for an error message: ``key: old -> new``; for settings too long to print (a judge's
+    fitted parameters), which of their own keys changed, or only that the value did."""
+    if len(repr(old)) <= LONGEST_SHOWN and len(repr(new)) <= LONGEST_SHOWN:
+        return f"{key}: {old!r} -> {new!r}"
+    if isinstance(old, dict) and isinstance(new, dict):
+        inner = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        return f"{key}: " + ", ".join(describe_change(k, old.get(k), new.get(k)) for k in inner)
+    return f"{key} changed"
