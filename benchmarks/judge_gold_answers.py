@@ -200,6 +200,14 @@ ROUND7: list[tuple[str, str, str, str]] = [
     ("r7-base-contrastive-uaq", BASE_MODEL, CONTRASTIVE_GROUP, "ua-q"),
 ]
 
+# Rounds that draw afresh from every request set (round4_pool): the seed offset of each, and its conditions.
+FRESH_DRAWS: dict[int, tuple[int, list[tuple[str, str, str, str]]]] = {
+    4: (0, ROUND4),
+    5: (5, ROUND5),
+    6: (6, ROUND6),
+    7: (7, ROUND7),
+}
+
 
 def round2_pool(seed: int, used: set[str]) -> list[str]:
     """AdvBench and HarmBench requests the first rounds did not use, and Do-Not-Answer's Malicious Uses."""
@@ -246,14 +254,9 @@ def main() -> None:
             pool, conditions = round2_pool(args.seed, used), ROUND2
         elif args.round == 3:
             pool, conditions = round3_pool(args.seed, used, len(ROUND3) * args.per_condition), ROUND3
-        elif args.round == 4:
-            pool, conditions = round4_pool(args.seed, len(ROUND4) * args.per_condition), ROUND4
-        elif args.round == 5:  # a fresh draw of the same sets: round4_pool under another seed
-            pool, conditions = round4_pool(args.seed + 5, len(ROUND5) * args.per_condition), ROUND5
-        elif args.round == 6:
-            pool, conditions = round4_pool(args.seed + 6, len(ROUND6) * args.per_condition), ROUND6
-        else:
-            pool, conditions = round4_pool(args.seed + 7, len(ROUND7) * args.per_condition), ROUND7
+        else:  # rounds 4 to 7: a fresh draw of the same sets, round4_pool under the round's own seed offset
+            offset, conditions = FRESH_DRAWS[args.round]
+            pool = round4_pool(args.seed + offset, len(conditions) * args.per_condition)
         found = RefusalDirection.load(args.direction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
