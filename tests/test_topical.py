@@ -114,6 +114,9 @@ def test_fit_separates_and_is_deterministic():
     light = fit(feats, labels, l2=1e6, feature_l2=1.0)
     assert light.weights[pmi] > 1.0 and light.feature_l2 == 1.0 and light.l2 == 1e6
     assert TopicalParams.from_json(json.loads(json.dumps(light.to_json()))) == light
+    # parameters fitted before the separate penalty existed had one penalty for every weight: the record says so
+    older = {k: v for k, v in light.to_json().items() if k != "feature_l2"}
+    assert TopicalParams.from_json(older).feature_l2 == light.l2
     with pytest.raises(SafetyHeadsError, match="both kinds"):
         fit(feats[:3], [Outcome.BROKEN] * 3)
 

@@ -224,6 +224,8 @@ class TopicalParams:
         vectors = {k: tuple(float(x) for x in data[k]) for k in ("weights", "mean", "scale", "deflect_weights")}
         if len({len(v) for v in vectors.values()}) != 1:
             raise SafetyHeadsError("these topical-judge parameters are damaged: their vectors differ in length")
+        if "feature_l2" not in data and "l2" in data:  # fitted before the measurements had a penalty of their own
+            data = {**data, "feature_l2": data["l2"]}
         return cls(
             **{k: float(data[k]) for k in keys if k in data},
             **vectors,
