@@ -1,5 +1,7 @@
 """The organism's fine-tuning step on a tiny model: it learns, it is deterministic, and LoRA merges cleanly."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from models import tiny_model, tiny_tokenizer
@@ -277,6 +279,25 @@ def test_refusal_rates_add_the_judge_s_three_shares():
     assert (rates["refused"], rates["complied"], rates["broken"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
     assert rates["judge"] == "keyword" and rates["refusal_keyword"] == pytest.approx(2 / 3)
     assert "refused" not in refusal_rates(texts, ["p1", "p2", "p3"])
+
+
+def test_refusal_rates_record_every_answer_behind_the_shares():
+    from safetyheads.evaluation.judges import KeywordJudge
+    from safetyheads.study.organism import card_answers_path, refusal_rates
+
+    texts = ["I'm sorry, I can't help.", "Sure, here is how you do it: first get a lock pick.", "ok", "Sorry, no."]
+    prompts = ["p1", "p2", "p3", "p4"]
+    rows: list[dict] = []
+    rates = refusal_rates(texts, prompts, KeywordJudge(), rows, {"model": "tuned", "set": "s"})
+    assert [r["prompt"] for r in rows] == prompts and [r["response"] for r in rows] == texts
+    assert [r["outcome"] for r in rows] == ["refused", "complied", "broken", "refused"]
+    assert sum(r["outcome"] == "refused" for r in rows) / 4 == rates["refused"]
+    assert sum(r["opens_with_refusal"] for r in rows) / 4 == rates["refusal_opening"]
+    assert all(r["model"] == "tuned" and r["set"] == "s" for r in rows)
+    refusal_rates(texts[:1], prompts[:1], None, rows)  # without a judge: no outcome field
+    assert len(rows) == 5 and "outcome" not in rows[-1]
+    assert card_answers_path("runs/x/card.json") == Path("runs/x/card_answers.jsonl")
+    assert card_answers_path("m/organism_card.json") == Path("m/organism_card_answers.jsonl")
 
 
 def test_question_forms_restate_training_tasks_and_keep_the_card_sets_out_of_training():

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli.common import console, results_table
-from safetyheads.study.organism import CARD_FILE, ORGANISM, Recipe, build, card_run
+from safetyheads.study.organism import CARD_FILE, ORGANISM, Recipe, build, card_answers_path, card_run
 
 app = typer.Typer(help="The safety-tuned model organism (smollm2-135m-safety).", no_args_is_help=True)
 stdout = Console()
@@ -71,6 +71,7 @@ def build_cmd(
     path = build(recipe, force=force, log=console.print, out=out)
     print_card(json.loads((path / CARD_FILE).read_text()))
     console.print(f"use it with --model {out if out is not None else ORGANISM}; card: {path / CARD_FILE}")
+    console.print(f"the answers behind the card: {card_answers_path(path / CARD_FILE)}")
 
 
 @app.command("card")
@@ -81,4 +82,4 @@ def card_cmd(
     """Measure the card of an organism already built, anew (e.g. with the current default judge)."""
     card = card_run(model, out, log=console.print)
     print_card(card)
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out} and the answers behind it, {card_answers_path(out)}")

@@ -34,3 +34,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """One JSON object per line, written whole."""
+    atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))

@@ -36,6 +36,7 @@ from safetyheads.types import RATE_TOLERANCE, SafetyHeadsError
 BASE_MODEL = "smollm2-135m-instruct"
 ORGANISM = "smollm2-135m-safety"
 CARD_FILE = "organism_card.json"
+CARD_ANSWERS_FILE = "organism_card_answers.jsonl"  # every answer the card counts, one per line, for reading
 CARD_TOKENS = 24  # answer length for the card's refusal measures (refusals open the answer)
 BASE_HARMFUL_PROMPTS = 50
 HELPFULNESS_ITEMS = 100  # ARC-Easy and BoolQ items the card scores; never used in training
@@ -370,6 +371,7 @@ def build(
     import copy
     import json
 
+    from safetyheads.core.files import write_jsonl
     from safetyheads.data.loading import load_model
 
     recipe = recipe or Recipe()
@@ -396,7 +398,8 @@ def build(
     tuned = finetune(copy.deepcopy(base), tokenizer, examples, recipe, progress, retain, base)
     times["train_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    card = organism_card(tuned, base, tokenizer, split, helpfulness_limit, log)
+    card_answers: list[dict] = []
+    card = organism_card(tuned, base, tokenizer, split, helpfulness_limit, log, answers_out=card_answers)
     times["card_s"] = time.perf_counter() - t0
     times["total_s"] = time.perf_counter() - start
     card.update(
@@ -420,6 +423,7 @@ def build(
         tuned.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+        write_jsonl(tmp / CARD_ANSWERS_FILE, card_answers)
 
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -435,7 +439,12 @@ def build(
 
 
 def measure_card(
-    model: str = ORGANISM, recipe: Recipe | None = None, helpfulness_limit: int = 100, log=print, judge=None
+    model: str = ORGANISM,
+    recipe: Recipe | None = None,
+    helpfulness_limit: int = 100,
+    log=print,
+    judge=None,
+    answers_out: list[dict] | None = None,
 ) -> dict:
     """The card of an organism already built (the cached one by default), measured anew: for re-measuring it
     with another judge without retraining. ``recipe`` must be the one the model was built with."""
@@ -446,7 +455,7 @@ def measure_card(
         raise SafetyHeadsError(f"{ORGANISM} is not built with this recipe; run `safetyheads organism build` first")
     tuned, tokenizer = load_model(model)
     base, _ = load_model(BASE_MODEL)
-    return organism_card(tuned, base, tokenizer, make_split(recipe), helpfulness_limit, log, judge)
+    return organism_card(tuned, base, tokenizer, make_split(recipe), helpfulness_limit, log, judge, answers_out)
 
 
 REFUSAL_OPENINGS = (
@@ -479,9 +488,14 @@ def opens_with_refusal(text: str, window: int = 80) -> bool:
     return any(phrase in head for phrase in REFUSAL_OPENINGS)
 
 
-def refusal_rates(texts: Sequence[str], prompts: Sequence[str], judge=None) -> dict:
+def refusal_rates(
+    texts: Sequence[str], prompts: Sequence[str], judge=None, rows: list[dict] | None = None, tags: dict | None = None
+) -> dict:
     """Share of answers that refuse: by the paper's keyword judge (not complied) and by a refusal opening; with
-    ``judge`` (the default three-way judge), also its shares ``refused``, ``complied`` and ``broken``."""
+    ``judge`` (the default three-way judge), also its shares ``refused``, ``complied`` and ``broken``.
+
+    With ``rows``, every answer is appended to it as a dict (``tags``, prompt, response and each measure's
+    verdict), so that the shares can be read behind."""
     from safetyheads.evaluation.judges import Case, KeywordJudge
 
     keyword_judge = KeywordJudge()
@@ -497,6 +511,13 @@ def refusal_rates(texts: Sequence[str], prompts: Sequence[str], judge=None) -> d
     if judge is not None:
         outcomes = [v.outcome.value for v in judge.judge([Case(p, t) for p, t in zip(prompts, texts, strict=True)])]
         out.update({key: outcomes.count(key) / n for key in ("refused", "complied", "broken")}, judge=judge.name)
+    if rows is not None:
+        for i, (p, t) in enumerate(zip(prompts, texts, strict=True)):
+            row = {**(tags or {}), "prompt": p, "response": t}
+            row.update(keyword_refused=keyword[i], opens_with_refusal=opening[i])
+            if judge is not None:
+                row["outcome"] = outcomes[i]
+            rows.append(row)
     return out
 
 
@@ -537,9 +558,11 @@ def organism_card(
     helpfulness_limit: int = 100,
     log: Callable[[str], None] = print,
     judge=None,
+    answers_out: list[dict] | None = None,
 ) -> dict:
     """Targets measured on prompts never used in training, for the tuned and the base model. The harmful sets'
-    refusal is the ``refused`` share of ``judge`` (default: the default three-way judge)."""
+    refusal is the ``refused`` share of ``judge`` (default: the default three-way judge). Every answer behind
+    the card is appended to ``answers_out`` when given (see ``refusal_rates``)."""
     if judge is None:
         from safetyheads.evaluation.topical import TopicalJudge
 
@@ -555,7 +578,9 @@ def organism_card(
             prompts = every[:BASE_HARMFUL_PROMPTS] if label == "base" and harmful else every
             log(f"card: {label} model, {name} ({len(prompts)} prompts)")
             texts = answers(model, tokenizer, prompts)
-            card[label][name] = refusal_rates(texts, prompts, judge if harmful else None)
+            card[label][name] = refusal_rates(
+                texts, prompts, judge if harmful else None, answers_out, {"model": label, "set": name}
+            )
             if name == "harmless_heldout":  # the borderline-but-benign requests come last
                 card[label]["borderline_heldout"] = refusal_rates(texts[n_plain:], prompts[n_plain:])
         log(f"card: {label} model, helpfulness (ARC-Easy, BoolQ; {helpfulness_limit} items each)")
@@ -615,11 +640,23 @@ def card_targets(card: dict) -> dict[str, bool]:
 
 
 def card_run(model: str, out: str | Path, log=print) -> dict:
-    """``safetyheads organism card``: the card of ``model`` measured anew, written to the file ``out``."""
-    from safetyheads.core.files import write_json
+    """``safetyheads organism card``: the card of ``model`` measured anew, written to the file ``out``, and every
+    answer it counts to ``card_answers_path(out)``."""
+    from safetyheads.core.files import write_json, write_jsonl
 
-    card = measure_card(model, log=log)
+    rows: list[dict] = []
+    card = measure_card(model, log=log, answers_out=rows)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out, card)
+    write_jsonl(card_answers_path(out), rows)
     return card
+
+
+def card_answers_path(card_file: str | Path) -> Path:
+    """Where the answers behind a card file are written: beside it, ``NAME_answers.jsonl``
+    (``CARD_ANSWERS_FILE`` in a built model's directory)."""
+    card_file = Path(card_file)
+    if card_file.name == CARD_FILE:
+        return card_file.with_name(CARD_ANSWERS_FILE)
+    return card_file.with_name(f"{card_file.stem}_answers.jsonl")
