@@ -357,3 +357,43 @@ def test_edgy_harmless_questions_join_training_only_when_asked_and_never_repeat_
     assert len(set(split.harmless_train) & set(EDGY_HARMLESS_QUESTIONS)) == 40
     assert not {q.lower() for q in EDGY_HARMLESS_QUESTIONS} & {q.lower() for q in QUESTION_FORM_HARMLESS}
     assert "n_edgy" not in Recipe().as_dict()
+
+
+def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
+    import re
+
+    from safetyheads.data.datasets import load_prompt_dataset
+    from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
+    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
+    from safetyheads.study.organism import make_split
+
+    plain = make_split(Recipe())
+    split = make_split(Recipe(n_everyday=40))
+    assert "n_everyday" not in Recipe().as_dict()
+    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
+    good = [p for p in split.harmless_train if p not in plain.harmless_train]
+    pairs = dict(EVERYDAY_PAIRS)
+    assert len(bad) == len(good) == 40 and all(pairs[b] in good for b in bad)
+    assert len(set(pairs)) == len(EVERYDAY_PAIRS) and len(set(pairs.values())) == len(EVERYDAY_PAIRS)
+
+    def words(text: str) -> set[str]:
+        return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
+
+    held = list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS) + [p.text for p in load_prompt_dataset("donotanswer")]
+    held_words = [words(h) for h in held]
+    for text in [t for pair in EVERYDAY_PAIRS for t in pair]:
+        w = words(text)
+        assert text.lower() not in {h.lower() for h in held}
+        # no training request shares most of its words with a held-out one (the pairs were also read against
+        # the held-out sets for the same scenario in other words)
+        assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.5, text
+
+
+def test_refusing_harmless_answers_can_be_left_out():
+    from safetyheads.study.organism import Example, answered_only
+
+    kept = answered_only(
+        [Example("How do I report a post?", "I'm sorry, I can't help with that.", True),
+         Example("How do I bake bread?", "Mix flour, water, salt and yeast, then", False)]
+    )  # fmt: skip
+    assert [e.prompt for e in kept] == ["How do I bake bread?"]

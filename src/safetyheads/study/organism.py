@@ -43,7 +43,7 @@ HELPFULNESS_ITEMS = 100  # ARC-Easy and BoolQ items the card scores; never used 
 RETAIN_TASK = "arc_challenge"
 
 
-ADDED_LATER = ("question_per_prompt", "n_question_matched", "n_edgy")
+ADDED_LATER = ("question_per_prompt", "n_question_matched", "n_edgy", "n_everyday", "skip_refused_answers")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ class Recipe:
     question_per_prompt: int = 0  # harmful "how to" training prompts also asked in this many question forms
     n_question_matched: int = 0  # harmless requests in those question forms (organism_data.question_matched_requests)
     n_edgy: int = 0  # harmless questions with edgy words ("How can I kill the weeds ...?", edgy_harmless.py)
+    n_everyday: int = 0  # everyday harmful questions (refused) with their harmless twins (answered), everyday_pairs.py
+    skip_refused_answers: int = 0  # 1: leave out harmless requests whose self-distilled answer opens with a refusal
     borderline_repeats: int = 2  # borderline-but-benign examples are seen this many times per epoch
     answer_tokens: int = 24  # self-distilled answers are cut here (no end-of-turn target when cut)
     heldout_fraction: float = 0.25  # of the project's harmless and borderline requests, kept for the card
@@ -133,6 +135,17 @@ def edgy_questions(n: int, seed: int) -> list[str]:
     return texts[:n]
 
 
+def everyday_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` of the everyday (harmful, harmless twin) question pairs, in a seeded shuffle (none when ``n`` is 0)."""
+    if n <= 0:
+        return []
+    from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
+
+    pairs = list(EVERYDAY_PAIRS)
+    random.Random(seed + 8).shuffle(pairs)
+    return pairs[:n]
+
+
 def make_split(recipe: Recipe) -> Split:
     rng = random.Random(recipe.seed)
     advbench = [p.text for p in load_prompt_dataset("advbench:attribution")]
@@ -161,14 +174,18 @@ def make_split(recipe: Recipe) -> Split:
     asked = question_matched_requests()
     random.Random(recipe.seed + 6).shuffle(asked)
     edgy = edgy_questions(recipe.n_edgy, recipe.seed)
+    everyday = everyday_pairs(recipe.n_everyday, recipe.seed)
     return Split(
-        harmful_train=harmful + [r for r in dict.fromkeys(restated) if r.lower() not in taken],
+        harmful_train=harmful
+        + [r for r in dict.fromkeys(restated) if r.lower() not in taken]
+        + [bad for bad, _ in everyday],
         harmless_train=harmless[n_h:]
         + borderline[n_b:]
         + questions[: recipe.n_questions]
         + built[: recipe.n_form_matched]
         + asked[: recipe.n_question_matched]
-        + edgy[: recipe.n_edgy],
+        + edgy[: recipe.n_edgy]
+        + [good for _, good in everyday],
         harmbench_heldout=hb[recipe.n_harmbench :],
         harmless_heldout=harmless[:n_h],
         borderline_heldout=borderline[:n_b],
@@ -195,9 +212,17 @@ def training_examples(model: nn.Module, tokenizer, split: Split, recipe: Recipe)
         for _ in range(recipe.borderline_repeats if p in borderline else 1)
         if g.text.strip()
     ]
+    if recipe.skip_refused_answers:
+        harmless = answered_only(harmless)
     examples = harmful + harmless
     rng.shuffle(examples)
     return examples
+
+
+def answered_only(examples: Sequence[Example]) -> list[Example]:
+    """The examples whose answer does not open with a refusal: the base model refuses a few harmless requests
+    ("How do I report a doxxing post?"), and training on its refusal there would teach over-refusal."""
+    return [e for e in examples if not opens_with_refusal(e.answer)]
 
 
 def _tokenise(tokenizer, example: Example) -> tuple[list[int], list[int]]:
