@@ -392,8 +392,10 @@ def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_ca
 def test_refusing_harmless_answers_can_be_left_out():
     from safetyheads.study.organism import Example, answered_only
 
+    refusal = Example("How do I pick my neighbour's lock?", "Sorry, I won't help with that.", True)
     kept = answered_only(
-        [Example("How do I report a post?", "I'm sorry, I can't help with that.", True),
-         Example("How do I bake bread?", "Mix flour, water, salt and yeast, then", False)]
+        [Example("How do I report a post?", "I'm sorry, I can't help with that.", True), refusal,
+         Example("How do I bake bread?", "Mix flour, water, salt and yeast, then", False)],
+        keep=[refusal],
     )  # fmt: skip
-    assert [e.prompt for e in kept] == ["How do I bake bread?"]
+    assert [e.prompt for e in kept] == ["How do I pick my neighbour's lock?", "How do I bake bread?"]

@@ -212,17 +212,19 @@ def training_examples(model: nn.Module, tokenizer, split: Split, recipe: Recipe)
         for _ in range(recipe.borderline_repeats if p in borderline else 1)
         if g.text.strip()
     ]
-    if recipe.skip_refused_answers:
-        harmless = answered_only(harmless)
     examples = harmful + harmless
     rng.shuffle(examples)
+    if recipe.skip_refused_answers:
+        examples = answered_only(examples, keep=harmful)
     return examples
 
 
-def answered_only(examples: Sequence[Example]) -> list[Example]:
-    """The examples whose answer does not open with a refusal: the base model refuses a few harmless requests
-    ("How do I report a doxxing post?"), and training on its refusal there would teach over-refusal."""
-    return [e for e in examples if not opens_with_refusal(e.answer)]
+def answered_only(examples: Sequence[Example], keep: Sequence[Example] = ()) -> list[Example]:
+    """The examples whose answer does not open with a refusal, and those in ``keep`` (the trained refusals): the
+    base model refuses a few harmless requests ("How do I report a doxxing post?"), and training on its refusal
+    there would teach over-refusal."""
+    kept = {id(e) for e in keep}
+    return [e for e in examples if id(e) in kept or not opens_with_refusal(e.answer)]
 
 
 def _tokenise(tokenizer, example: Example) -> tuple[list[int], list[int]]:
