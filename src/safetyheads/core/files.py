@@ -37,5 +37,5 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
-    """One JSON object per line, written whole."""
+    """One JSON object per line, written whole (a reader sees the old file or the new one)."""
     atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from safetyheads.core.files import write_jsonl
 from safetyheads.core.progress import Progress
 from safetyheads.evaluation.judges import DEFAULT_JUDGE, JUDGE_OPTIONS, build_judge
 from safetyheads.runs.judging import judge_rows
@@ -173,16 +174,17 @@ def agreement_run(
 def write_verdicts(path: Path, items: Sequence[GoldItem], verdicts: Sequence) -> None:
     """One line per gold answer: its id, condition, request, answer, gold label, and the judge's outcome and reason
     (to read a judge's errors, not only count them)."""
-    with path.open("w", encoding="utf-8") as f:
-        for item, verdict in zip(items, verdicts, strict=True):
-            row = {
-                "id": item.id,
-                "condition": item.condition,
-                "prompt": item.prompt,
-                "response": item.response,
-                "gold": item.label.value,
-                "outcome": verdict.outcome.value,
-                "agrees": verdict.outcome is item.label,
-                "reason": verdict.reason,
-            }
-            f.write(json.dumps(row) + "\n")
+    rows = [
+        {
+            "id": item.id,
+            "condition": item.condition,
+            "prompt": item.prompt,
+            "response": item.response,
+            "gold": item.label.value,
+            "outcome": verdict.outcome.value,
+            "agrees": verdict.outcome is item.label,
+            "reason": verdict.reason,
+        }
+        for item, verdict in zip(items, verdicts, strict=True)
+    ]
+    write_jsonl(path, rows)

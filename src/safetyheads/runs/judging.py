@@ -12,10 +12,11 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from safetyheads.core.files import write_jsonl
 from safetyheads.core.progress import Progress
 from safetyheads.evaluation.asr import summarize
 from safetyheads.evaluation.judges import Case, Judge, Verdict, build_judge
-from safetyheads.runs.rundir import atomic_write_text, write_json
+from safetyheads.runs.rundir import write_json
 from safetyheads.types import SafetyHeadsError
 
 JUDGE_BATCH = 32
@@ -78,7 +79,7 @@ def judge_file(
     judged = [with_verdict(r, v) for r, v in zip(rows, verdicts, strict=True)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "judged.jsonl", "".join(json.dumps(r) + "\n" for r in judged))
+    write_jsonl(out / "judged.jsonl", judged)
     summary = summarize(judged)
     summary.update(judge=judge.settings(), responses=source)
     write_json(out / "judge_summary.json", summary)

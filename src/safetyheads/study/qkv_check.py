@@ -16,6 +16,7 @@ from pathlib import Path
 
 from safetyheads.core.direction import RefusalDirection, maybe_without
 from safetyheads.core.families import model_shape
+from safetyheads.core.files import write_jsonl
 from safetyheads.core.heads import parse_heads, validate_heads
 from safetyheads.data.datasets import load_mc_task
 from safetyheads.data.loading import load_shared
@@ -26,7 +27,6 @@ from safetyheads.evaluation.judges import build_judge, judge_record
 from safetyheads.evaluation.outcomes import measure_outcomes
 from safetyheads.runs.eval_runs import task_list
 from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
-from safetyheads.study.swap_run import write_jsonl
 from safetyheads.types import (
     DEFAULT_EPSILON,
     AblationKind,

@@ -7,19 +7,19 @@ shares of answers refused, complied (attack success) and broken of ALIGNED, the 
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safetyheads.core.files import write_jsonl
 from safetyheads.core.swap import COMPONENTS, check_swappable, save_swapped, swap_component
 from safetyheads.data.loading import load_shared
 from safetyheads.data.prompts import Template
 from safetyheads.evaluation.generation import DecodingSettings
 from safetyheads.evaluation.judges import build_judge
 from safetyheads.evaluation.outcomes import measure_outcomes
-from safetyheads.runs.rundir import atomic_write_text, prompts_digest, write_json
+from safetyheads.runs.rundir import prompts_digest, write_json
 from safetyheads.types import PromptItem, SafetyHeadsError
 
 Say = Callable[[str], None]
@@ -27,11 +27,6 @@ Say = Callable[[str], None]
 
 def _quiet(_message: str) -> None:
     pass
-
-
-def write_jsonl(path: Path, records: list[dict]) -> None:
-    """``records`` as JSON lines, written atomically (the per-prompt answers of a measured model)."""
-    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 @dataclass
