@@ -36,7 +36,6 @@ from safetyheads.types import RATE_TOLERANCE, SafetyHeadsError
 BASE_MODEL = "smollm2-135m-instruct"
 ORGANISM = "smollm2-135m-safety"
 CARD_FILE = "organism_card.json"
-CARD_ANSWERS_FILE = "organism_card_answers.jsonl"  # every answer the card counts, one per line, for reading
 CARD_TOKENS = 24  # answer length for the card's refusal measures (refusals open the answer)
 BASE_HARMFUL_PROMPTS = 50
 HELPFULNESS_ITEMS = 100  # ARC-Easy and BoolQ items the card scores; never used in training
@@ -124,26 +123,27 @@ class Split:
     extra: dict = field(default_factory=dict)
 
 
-def edgy_questions(n: int, seed: int) -> list[str]:
-    """``n`` of the harmless questions with edgy words, in a seeded shuffle (none when ``n`` is 0)."""
+def _seeded_first(items: Sequence, n: int, seed: int) -> list:
+    """The first ``n`` of ``items`` after a shuffle seeded with ``seed`` (none when ``n`` is 0)."""
     if n <= 0:
         return []
+    shuffled = list(items)
+    random.Random(seed).shuffle(shuffled)
+    return shuffled[:n]
+
+
+def edgy_questions(n: int, seed: int) -> list[str]:
+    """``n`` of the harmless questions with edgy words, in a seeded shuffle (none when ``n`` is 0)."""
     from safetyheads.data.edgy_harmless import EDGY_HARMLESS_QUESTIONS
 
-    texts = list(EDGY_HARMLESS_QUESTIONS)
-    random.Random(seed + 7).shuffle(texts)
-    return texts[:n]
+    return _seeded_first(EDGY_HARMLESS_QUESTIONS, n, seed + 7)
 
 
 def everyday_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     """``n`` of the everyday (harmful, harmless twin) question pairs, in a seeded shuffle (none when ``n`` is 0)."""
-    if n <= 0:
-        return []
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
 
-    pairs = list(EVERYDAY_PAIRS)
-    random.Random(seed + 8).shuffle(pairs)
-    return pairs[:n]
+    return _seeded_first(EVERYDAY_PAIRS, n, seed + 8)
 
 
 def make_split(recipe: Recipe) -> Split:
@@ -450,7 +450,7 @@ def build(
         tuned.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-        write_jsonl(tmp / CARD_ANSWERS_FILE, card_answers)
+        write_jsonl(card_answers_path(tmp / CARD_FILE), card_answers)
 
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -681,9 +681,7 @@ def card_run(model: str, out: str | Path, log=print) -> dict:
 
 
 def card_answers_path(card_file: str | Path) -> Path:
-    """Where the answers behind a card file are written: beside it, ``NAME_answers.jsonl``
-    (``CARD_ANSWERS_FILE`` in a built model's directory)."""
+    """Where every answer behind a card file is written, one per line: beside it, ``NAME_answers.jsonl``
+    (``organism_card_answers.jsonl`` in a built model's directory)."""
     card_file = Path(card_file)
-    if card_file.name == CARD_FILE:
-        return card_file.with_name(CARD_ANSWERS_FILE)
     return card_file.with_name(f"{card_file.stem}_answers.jsonl")
