@@ -135,6 +135,35 @@ def test_helpfulness_command_writes_accuracy_base_and_resumes(tmp_path, monkeypa
 # ---------------------------------------------------------------------------------------- lm-eval adapter
 
 
+def test_conditions_on_one_model_share_its_unablated_side(tmp_path, monkeypatch):
+    from safetyheads.runs import eval_runs
+
+    tasks = {"arc_easy": ITEMS[:2]}
+    monkeypatch.setattr("safetyheads.data.datasets.load_mc_task", lambda name, limit=None: tasks[name][:limit])
+    made: list[str] = []
+    real_reference, real_mc = eval_runs.reference, eval_runs.evaluate_mc
+    monkeypatch.setattr(eval_runs, "reference", lambda *a, **k: made.append("reference") or real_reference(*a, **k))
+    monkeypatch.setattr(eval_runs, "evaluate_mc", lambda *a, **k: made.append("mc") or real_mc(*a, **k))
+    eval_runs._UNABLATED.clear()
+    model_dir = save_tiny("llama", tmp_path / "m")
+
+    def run(out: str, heads: str, model: str = model_dir) -> dict:
+        return eval_runs.helpfulness_run(tmp_path / out, model=model, tasks="arc_easy", heads=heads, limit=2).result
+
+    first = run("a", "0-1")
+    assert made == ["mc", "mc", "reference"]  # ablated, unablated, damage reference
+    second = run("b", "1-2")
+    assert made[3:] == ["mc"]  # only the ablated side is new
+    eval_runs._UNABLATED.clear()
+    alone = run("c", "1-2")  # a fresh process: the same numbers
+    assert alone == second and first["base"] == second["base"]
+    assert second["damage"]["text"]["kl"] != first["damage"]["text"]["kl"]
+    other = save_tiny("llama", tmp_path / "m2", seed=1)  # other weights: measured afresh
+    made.clear()
+    run("d", "1-2", other)
+    assert made == ["mc", "mc", "reference"]
+
+
 def test_lm_eval_adapter_explains_a_missing_install(monkeypatch):
     from safetyheads.evaluation.lmeval_adapter import ablated_lm
 

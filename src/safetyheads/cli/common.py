@@ -35,7 +35,8 @@ BatchSize = Annotated[
     typer.Option(
         "--batch-size",
         help="Rows per forward. Default: ships and sahara size it to memory (CPU: a token budget, CUDA: free "
-        "memory); eval uses 8 and helpfulness 32. A resume must use the same.",
+        "memory); eval generates 64 prompts at a time on a CPU, 32 elsewhere; helpfulness uses 32. A resume must "
+        "use the same.",
     ),
 ]
 Device = Annotated[str, typer.Option("--device", help="cpu or cuda.")]

@@ -12,7 +12,7 @@ actual next token under both.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -25,6 +25,7 @@ from safetyheads.data.datasets import harmless_passages, harmless_questions
 from safetyheads.data.prompts import Template, prepare
 from safetyheads.evaluation.asr import bootstrap_ci
 from safetyheads.evaluation.generation import DecodingSettings, generate
+from safetyheads.types import SafetyHeadsError
 
 TEXT_TOKENS = 128  # prose is cut to this many tokens
 CHAT_ANSWER_TOKENS = 48
@@ -53,28 +54,62 @@ def chat_sequences(model: nn.Module, tokenizer, n: int = 32) -> Sequences:
     return Sequences("chat", ids, [p.numel() for p in prompts])
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The unablated side of :func:`harmless_damage`, the same for every intervention on one model: the sequences
+    and, for each, the next-token logits at its scored positions (float32, as the model gives them)."""
+
+    n: int  # sequences asked for per set
+    sets: tuple[Sequences, ...]
+    logits: tuple[tuple[torch.Tensor, ...], ...]
+
+
+def _span(ids: list[int], start: int) -> slice:
+    """The positions predicting tokens ``start`` .. end."""
+    return slice(max(start - 1, 0), len(ids) - 1)
+
+
 @torch.no_grad()
-def _logprobs(model: nn.Module, ids: list[int]) -> torch.Tensor:
+def _logits(model: nn.Module, sequences: Sequences) -> tuple[torch.Tensor, ...]:
     device = next(model.parameters()).device
-    logits = model(input_ids=torch.tensor([ids], device=device)).logits[0]
-    return F.log_softmax(logits.double(), -1).cpu()
+    out = []
+    for ids, start in zip(sequences.ids, sequences.starts, strict=True):
+        logits = model(input_ids=torch.tensor([ids], device=device)).logits[0]
+        out.append(logits[_span(ids, start)].float().cpu())
+    return tuple(out)
 
 
-def damage(model: nn.Module, sequences: Sequences, intervention: Callable[[], AbstractContextManager]) -> dict:
+def reference(model: nn.Module, tokenizer, n: int = 32) -> Reference:
+    """The unablated model's side on ``n`` harmless prose passages and ``n`` harmless chat answers (the chat set
+    only when the tokenizer has a chat template). Call it with nothing ablated."""
+    sets = [text_sequences(tokenizer, n)]
+    if getattr(tokenizer, "chat_template", None) is not None:
+        sets.append(chat_sequences(model, tokenizer, n))
+    return Reference(n, tuple(sets), tuple(_logits(model, s) for s in sets))
+
+
+def damage(
+    model: nn.Module,
+    sequences: Sequences,
+    intervention: Callable[[], AbstractContextManager],
+    base_logits: Sequence[torch.Tensor] | None = None,
+) -> dict:
     """Mean per-token KL(unablated || intervened), with a bootstrap interval over sequences, and the mean NLL
-    of the next token under both."""
-    base = [_logprobs(model, ids) for ids in sequences.ids]
+    of the next token under both. ``base_logits``: the unablated model's (:class:`Reference`), computed when
+    not given."""
+    base = base_logits if base_logits is not None else _logits(model, sequences)
     with intervention():
-        other = [_logprobs(model, ids) for ids in sequences.ids]
+        other = _logits(model, sequences)
     kls, nll_base, nll_other = [], [], []
-    for ids, start, b, o in zip(sequences.ids, sequences.starts, base, other, strict=True):
-        span = slice(max(start - 1, 0), len(ids) - 1)  # positions predicting tokens start .. end
+    for ids, start, b_logits, o_logits in zip(sequences.ids, sequences.starts, base, other, strict=True):
+        span = _span(ids, start)
         if span.stop <= span.start:
             continue
+        b, o = F.log_softmax(b_logits.double(), -1), F.log_softmax(o_logits.double(), -1)
         target = torch.tensor(ids[span.start + 1 : span.stop + 1])
-        kls.append(float(kl_divergence(b[span], o[span]).mean()))
-        nll_base.append(float(-b[span].gather(1, target[:, None]).mean()))
-        nll_other.append(float(-o[span].gather(1, target[:, None]).mean()))
+        kls.append(float(kl_divergence(b, o).mean()))
+        nll_base.append(float(-b.gather(1, target[:, None]).mean()))
+        nll_other.append(float(-o.gather(1, target[:, None]).mean()))
     n = len(kls)
     return {
         "set": sequences.name,
@@ -87,11 +122,16 @@ def damage(model: nn.Module, sequences: Sequences, intervention: Callable[[], Ab
 
 
 def harmless_damage(
-    model: nn.Module, tokenizer, intervention: Callable[[], AbstractContextManager], n: int = 32
+    model: nn.Module,
+    tokenizer,
+    intervention: Callable[[], AbstractContextManager],
+    n: int = 32,
+    unablated: Reference | None = None,
 ) -> dict:
     """:func:`damage` on ``n`` harmless prose passages and ``n`` harmless chat answers: ``{"text": ..., "chat": ...}``.
-    Call it with nothing ablated: the chat answers are the unablated model's."""
-    sets = [text_sequences(tokenizer, n)]
-    if getattr(tokenizer, "chat_template", None) is not None:
-        sets.append(chat_sequences(model, tokenizer, n))
-    return {s.name: damage(model, s, intervention) for s in sets}
+    ``unablated``: :func:`reference` of this model and ``n``, reused across interventions (made here when not
+    given; call it with nothing ablated: the chat answers are the unablated model's)."""
+    ref = unablated if unablated is not None else reference(model, tokenizer, n)
+    if ref.n != n:
+        raise SafetyHeadsError(f"the unablated reference was made for {ref.n} sequences per set, not {n}")
+    return {s.name: damage(model, s, intervention, logits) for s, logits in zip(ref.sets, ref.logits, strict=True)}

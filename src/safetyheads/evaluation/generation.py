@@ -21,7 +21,16 @@ from safetyheads.core.progress import Progress
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 DEFAULT_MAX_NEW_TOKENS = 128
-CPU_BATCH_SIZE = 8
+# Prompts per ``model.generate`` call when none is given. On a CPU one wide batch costs far less than several
+# narrow ones (the 135M organism, 50 answers of 32 tokens under a head ablation: 38 s in batches of 8, 20 s of 32,
+# 15 s of 64, the same answers); on an accelerator a smaller batch bounds the memory a large model needs.
+CPU_BATCH_SIZE = 64
+ACCELERATOR_BATCH_SIZE = 32
+
+
+def default_batch_size(device: torch.device | str) -> int:
+    """Prompts per generated batch on ``device`` when the caller gives none."""
+    return CPU_BATCH_SIZE if torch.device(device).type == "cpu" else ACCELERATOR_BATCH_SIZE
 
 
 @dataclass(frozen=True)
@@ -163,7 +172,7 @@ def generate(
     eos = eos_ids(model, tokenizer)
     pad = pad_id(tokenizer, eos)
     kwargs = generate_kwargs(settings, eos, pad)
-    size = batch_size or (CPU_BATCH_SIZE if device.type == "cpu" else 32)
+    size = batch_size or default_batch_size(device)
     heads = list(heads)
     # A model never made ablatable runs untouched when no head is ablated (classifiers, reference models).
     plain = not heads and getattr(model, "_safetyheads_state", None) is None

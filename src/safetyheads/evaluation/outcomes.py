@@ -17,11 +17,9 @@ from safetyheads.core.ablation import ablated
 from safetyheads.core.progress import Progress
 from safetyheads.data.prompts import prepare
 from safetyheads.evaluation.asr import summarize
-from safetyheads.evaluation.generation import DecodingSettings, generate
+from safetyheads.evaluation.generation import DecodingSettings, default_batch_size, generate
 from safetyheads.evaluation.judges import Case, Judge
 from safetyheads.types import AblationSpec, Head, PromptItem
-
-DEFAULT_BATCH = 8  # prompts per batch: answers are generated and judged a batch at a time
 
 
 def judge_batch(
@@ -34,7 +32,7 @@ def judge_batch(
     heads: Sequence[Head] = (),
     spec: AblationSpec | None = None,
     decoding: DecodingSettings | None = None,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
 ) -> list[dict]:
     """One record per prompt: ``index``, ``prompt``, ``category`` (when known), ``response`` and the verdict."""
     decoding = decoding or DecodingSettings()
@@ -73,7 +71,7 @@ def measure_outcomes(
     show_progress: bool = True,
 ) -> tuple[dict, list[dict]]:
     """The outcomes of ``items`` as ``safetyheads eval`` computes them, in memory: (summary, per-prompt records)."""
-    size = batch_size or DEFAULT_BATCH
+    size = batch_size or default_batch_size(next(model.parameters()).device)
     ids = [x for _t, x in prepare(tokenizer, [item.text for item in items], template, system)]
     records: list[dict] = []
     with Progress(enabled=show_progress) as progress:

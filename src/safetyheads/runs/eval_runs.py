@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from safetyheads.core.direction import RefusalDirection, intervention, maybe_without
 from safetyheads.core.families import model_shape
@@ -24,11 +25,11 @@ from safetyheads.data import datasets
 from safetyheads.data.loading import load_shared
 from safetyheads.data.prompts import prepare
 from safetyheads.evaluation.asr import summarize
-from safetyheads.evaluation.damage import harmless_damage
-from safetyheads.evaluation.generation import DecodingSettings
+from safetyheads.evaluation.damage import harmless_damage, reference
+from safetyheads.evaluation.generation import DecodingSettings, default_batch_size
 from safetyheads.evaluation.helpfulness import MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
 from safetyheads.evaluation.judges import check_judge, judge_record, make_judge
-from safetyheads.evaluation.outcomes import DEFAULT_BATCH, judge_batch
+from safetyheads.evaluation.outcomes import judge_batch
 from safetyheads.runs.planning import chosen_heads
 from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
@@ -119,7 +120,10 @@ def eval_run(
     )
     with run.lock("eval"):
         lm, tokenizer = load_shared(model, device, dtype, status)
-        run.record_provenance("eval", model_provenance(model, lm, device, dtype), batch_size)
+        # The automatic size is recorded as the number it stands for: the size sets which prompts share a batch,
+        # so a resume under another default would mix results.
+        size = batch_size or default_batch_size(device)
+        run.record_provenance("eval", model_provenance(model, lm, device, dtype), size)
         chosen = chosen_heads(heads, model_shape(lm), spec) or []
         judge_obj = make_judge(judge, model=lm, tokenizer=tokenizer, device=device, dtype=dtype, **options)
         encoded = prepare(tokenizer, texts, template, system)
@@ -131,7 +135,6 @@ def eval_run(
                 and record.get("outcome") in OUTCOME_NAMES
             )
 
-        size = batch_size or DEFAULT_BATCH
         saved, cut = run.repair_jsonl("eval.jsonl", valid)
         # Redo a partly written batch too: batches then hold the same prompts as in an uninterrupted run, and
         # the file ends byte for byte the same.
@@ -183,6 +186,20 @@ def task_list(tasks: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+_UNABLATED: dict[tuple, Any] = {}
+
+
+def unablated(key: tuple, make: Callable[[], Any]) -> Any:
+    """The unablated model's side of a helpfulness measurement (a task's accuracy, the damage reference), made once
+    per process: every condition a study measures on one model shares it. ``key`` starts with the weights'
+    fingerprint, device and dtype, so edited weights are measured afresh; only the latest model's are kept."""
+    if any(k[:3] != key[:3] for k in _UNABLATED):
+        _UNABLATED.clear()
+    if key not in _UNABLATED:
+        _UNABLATED[key] = make()
+    return _UNABLATED[key]
+
+
 @dataclass
 class HelpfulnessRun:
     """A finished ``helpfulness`` run: ``result`` is helpfulness.json (per task; ``base`` and ``damage`` when
@@ -230,7 +247,9 @@ def helpfulness_run(
     items = {name: datasets.load_mc_task(name, limit) for name in names}  # fails on missing data before loading
     with run.lock("helpfulness"):
         lm, tokenizer = load_shared(model, device, dtype, status)
-        run.record_provenance("helpfulness", model_provenance(model, lm, device, dtype), batch_size)
+        provenance = model_provenance(model, lm, device, dtype)
+        run.record_provenance("helpfulness", provenance, batch_size)
+        weights = (provenance["fingerprint"], device, dtype)
         chosen = chosen_heads(heads, model_shape(lm), spec) or []
         paired = (bool(chosen) or direction is not None) and with_base
         file = run.file("helpfulness.json")
@@ -247,14 +266,20 @@ def helpfulness_run(
                 with maybe_without(lm, direction):
                     entry = {"ablated": evaluate_mc(lm, tokenizer, items[name], chosen, spec, size).as_dict()}
                 if paired:
-                    entry["base"] = evaluate_mc(lm, tokenizer, items[name], None, None, size).as_dict()
+                    entry["base"] = unablated(
+                        (*weights, name, limit, size),
+                        lambda n=name: evaluate_mc(lm, tokenizer, items[n], None, None, size).as_dict(),
+                    )
                 per_task[name] = entry
                 write_json(file, arrange(per_task))
                 progress.advance(bar)
         result = arrange({n: per_task[n] for n in names})
         if with_damage and (bool(chosen) or direction is not None):
             result["damage"] = saved.get("damage") or harmless_damage(
-                lm, tokenizer, lambda: intervention(lm, chosen, spec, direction)
+                lm,
+                tokenizer,
+                lambda: intervention(lm, chosen, spec, direction),
+                unablated=unablated((*weights, "damage"), lambda: reference(lm, tokenizer)),
             )
         write_json(file, result)
     return HelpfulnessRun(result, names, chosen, paired, file)
