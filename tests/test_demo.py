@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
 from models import save_tiny
 
 from safetyheads.cli import main
 from safetyheads.scores.compare import read_run, top_k
+from safetyheads.study.demo import DemoSettings
+from safetyheads.types import SafetyHeadsError
 
 
 def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
@@ -14,7 +17,8 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
     out = tmp_path / "run"
     argv = ["demo", "--model", tuned, "--base-model", base, "--out", str(out), "--prompts", "2", "--steps", "2",
             "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2",
-            "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100"]  # fmt: skip
+            "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100", "--sc-variants",
+            "--help-tasks", "arc_easy,boolq"]  # fmt: skip
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     names = [c["name"] for c in summary["conditions"]]
@@ -58,3 +62,9 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
         pool = {str(h) for h in top_k(read_run(out / "ships", column).values(), 6)}
         assert set(groups[group]) <= pool
     assert main(argv) == 0  # a second run resumes every step from the run directory
+
+
+def test_demo_settings_refuse_an_unknown_task_before_any_work():
+    with pytest.raises(SafetyHeadsError, match="unknown task 'nope'"):
+        DemoSettings(help_tasks="arc_easy,nope")
+    assert DemoSettings().help_tasks == "arc_easy" and not DemoSettings().sc_variants

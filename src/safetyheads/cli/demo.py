@@ -38,6 +38,25 @@ def demo(
     base_model: Annotated[
         str | None, typer.Option("--base-model", help="Model to compare heads with (default: the organism's base).")
     ] = None,
+    help_tasks: Annotated[
+        str,
+        typer.Option(
+            "--help-tasks",
+            help="Helpfulness tasks, comma-separated (arc_easy, boolq, openbookqa). BoolQ is off by default: the "
+            "organism scores below its majority answer, so it cannot show damage.",
+        ),
+    ] = "arc_easy",
+    direction_every_layer: Annotated[
+        bool,
+        typer.Option(
+            "--direction-every-layer/--direction-within-kl",
+            help="Answer held-apart prompts at every candidate layer of the direction, or only at layers within "
+            "--direction-max-kl (the default: the others cannot be chosen).",
+        ),
+    ] = False,
+    sc_variants: Annotated[
+        bool, typer.Option("--sc-variants", help="Also evaluate the paper's and the contrastive group under sc.")
+    ] = False,
 ) -> None:
     """Find safety heads in the safety-tuned model and measure what ablating them does, against controls."""
     from safetyheads.report.plots import side_by_side_png
@@ -45,7 +64,8 @@ def demo(
     from safetyheads.study.demo import DemoSettings, run_demo
 
     settings = DemoSettings(model, prompts, steps, eval_limit, help_limit, max_new_tokens, random_draws,
-                            direction_val, direction_max_kl, pool, base_model)  # fmt: skip
+                            direction_val, direction_max_kl, pool, base_model, help_tasks,
+                            direction_every_layer, sc_variants)  # fmt: skip
     n_stages = settings.n_stages
     counter = iter(range(1, n_stages + 1))
 

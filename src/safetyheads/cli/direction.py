@@ -37,6 +37,14 @@ MaxKL = Annotated[
     float | None,
     typer.Option("--max-kl", help="Largest mean KL (nats) on held-apart harmless prompts a chosen layer may cause."),
 ]
+EveryLayer = Annotated[
+    bool,
+    typer.Option(
+        "--answer-every-layer/--answer-within-kl",
+        help="Generate and judge answers at every candidate layer, or only at layers within --max-kl (the others "
+        "cannot be chosen; their KL is still measured).",
+    ),
+]
 MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens per answer while choosing the layer.")]
 
 
@@ -51,6 +59,7 @@ def direction_cmd(
     layers: Layers = None,
     max_kl: MaxKL = DEFAULT_MAX_KL,
     max_new_tokens: MaxNewTokens = 32,
+    answer_every_layer: EveryLayer = True,
     template: c.TemplateOpt = c.Template.CHAT,
     judge: JudgeOpt = DEFAULT_JUDGE,
     judge_model: JudgeModel = None,
@@ -66,8 +75,9 @@ def direction_cmd(
     harmful_texts = read_prompts(harmful) if harmful is not None else c.prompt_texts(None, harmful_dataset, None, None)
     harmless_texts = read_prompts(harmless) if harmless is not None else default_harmless()
     settings = DirectionSettings(
-        n_train, n_val, max_kl, max_new_tokens, parse_layers(layers) if layers else None, template.value
-    )
+        n_train, n_val, max_kl, max_new_tokens, parse_layers(layers) if layers else None, template.value,
+        answer_every_layer,
+    )  # fmt: skip
     source = {
         "harmful": str(harmful) if harmful else harmful_dataset,
         "harmless": str(harmless) if harmless else "builtin",
@@ -88,12 +98,6 @@ def print_layers(rows: list[dict], chosen: int, max_kl: float | None) -> None:
     for r in rows:
         too_far = max_kl is not None and r["harmless_kl"] > max_kl
         mark = "chosen" if r["layer"] == chosen else ("KL too high" if too_far else "")
-        table.add_row(
-            str(r["layer"]),
-            f"{r['refused']:.2f}",
-            f"{r['complied']:.2f}",
-            f"{r['broken']:.2f}",
-            f"{r['harmless_kl']:.3f}",
-            mark,
-        )
+        shares = ["-" if r[k] is None else f"{r[k]:.2f}" for k in ("refused", "complied", "broken")]
+        table.add_row(str(r["layer"]), *shares, f"{r['harmless_kl']:.3f}", mark)
     stdout.print(table)

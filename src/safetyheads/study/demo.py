@@ -27,7 +27,7 @@ from safetyheads.data.datasets import load_prompt_dataset
 from safetyheads.data.loading import shared_models
 from safetyheads.data.prompts import read_prompts
 from safetyheads.evaluation.generation import DecodingSettings
-from safetyheads.runs.eval_runs import eval_run, helpfulness_run
+from safetyheads.runs.eval_runs import eval_run, helpfulness_run, task_list
 from safetyheads.runs.sweep_runs import sahara_run, ships_run
 from safetyheads.scores.compare import compare_run, read_run, top_k
 from safetyheads.study.direction_search import DirectionSettings, default_harmless, direction_run
@@ -54,6 +54,15 @@ class DemoSettings:
     direction_max_kl: float = 1.0
     pool: int = 30  # Sahara searches the top N heads of its score's Ships ranking (0: all)
     base_model: str | None = None  # default: the organism's base
+    # Helpfulness tasks. BoolQ is left out by default: the organism scores below its majority answer, so it cannot
+    # show damage and the verdict never reads it (docs/organism-and-demo.md), and it is the costliest task.
+    help_tasks: str = "arc_easy"
+    # False: the direction's layer search answers only at layers within direction_max_kl (the rest cannot be chosen)
+    direction_every_layer: bool = False
+    sc_variants: bool = False  # also evaluate the paper's and the contrastive group under sc (two more conditions)
+
+    def __post_init__(self) -> None:
+        task_list(self.help_tasks)  # an unknown task fails here, not after the steps before helpfulness
 
     @property
     def name(self) -> str:
@@ -135,8 +144,9 @@ def run_demo(
     else:
         harmless, harmless_source = default_harmless(), "builtin"
     direction_settings = DirectionSettings(
-        n_val=s.direction_val, max_kl=s.direction_max_kl, max_new_tokens=s.max_new_tokens, template=TEMPLATE
-    )
+        n_val=s.direction_val, max_kl=s.direction_max_kl, max_new_tokens=s.max_new_tokens, template=TEMPLATE,
+        answer_every_layer=s.direction_every_layer,
+    )  # fmt: skip
     step(
         "refusal direction (positive control)",
         lambda: direction_run(
@@ -162,7 +172,7 @@ def run_demo(
     conditions: list[tuple[str, str, list[str], str]] = [("base", "base", [], "ua-q")]
     conditions += [(g, "sahara", groups[g], "ua-q") for g in ("sahara", "contrastive")]
     conditions += [("untune", "objective", groups["untune"], "ua-q")] if "untune" in groups else []
-    conditions += [(f"{g}_sc", "variant", groups[g], "sc") for g in ("sahara", "contrastive")]
+    conditions += [(f"{g}_sc", "variant", groups[g], "sc") for g in ("sahara", "contrastive") if s.sc_variants]
     conditions += [("direction", "control", [], "direction")]
     conditions += [(g, "random", heads, "ua-q") for g, heads in groups.items() if g.startswith("random")]
     items = load_prompt_dataset("advbench:evaluation")[: s.eval_limit]
@@ -176,7 +186,7 @@ def run_demo(
     def evals() -> None:
         for suffix, _, heads, kind in conditions:
             eval_run(out / f"eval_{suffix}", model=name, items=items, template=TEMPLATE, decoding=decoding,
-                     batch_size=min(s.eval_limit, 32), say=say, status=status, **intervention(heads, kind))  # fmt: skip
+                     say=say, status=status, **intervention(heads, kind))  # fmt: skip
 
     # helpfulness and harmless damage for the unablated model and the candidates (not the sc variants, not the
     # random groups: the verdict compares candidates' helpfulness with the unablated model's)
@@ -185,7 +195,7 @@ def run_demo(
     def helpfulness() -> None:
         for suffix, _, heads, kind in measured:
             ablates = kind == "direction" or bool(heads)
-            helpfulness_run(out / f"helpfulness_{suffix}", model=name, tasks="arc_easy,boolq", limit=s.help_limit,
+            helpfulness_run(out / f"helpfulness_{suffix}", model=name, tasks=s.help_tasks, limit=s.help_limit,
                             with_base=not ablates, status=status, **intervention(heads, kind))  # fmt: skip
 
     with shared_models():  # one model copy for the many eval and helpfulness runs

@@ -9,6 +9,9 @@ layer in the first 80% of the model, as Arditi et al. do) on prompts held apart 
 - ``harmless_kl``: the mean KL divergence of the next-token distribution at the last prompt position, unablated
   to ablated, on ``n_val`` held-apart harmless prompts (what the ablation costs where it should change nothing).
 
+With ``answer_every_layer`` off, layers whose ``harmless_kl`` is over ``max_kl`` get no answers (their shares are
+None): they cannot be chosen, and generating and judging answers is most of the search's cost.
+
 The chosen layer has the highest ``complied`` share (ties: fewer broken answers, then lower KL) among layers with
 ``harmless_kl <= max_kl`` (None: no bound). Arditi et al. bound the KL at 0.1; on the project's 135M organism every
 layer that makes more than one held-apart harmful answer comply moves the harmless next-token distribution by more
@@ -54,6 +57,25 @@ class DirectionSettings:
     max_new_tokens: int = 32
     layers: tuple[int, ...] | None = None  # None: every layer below DEPTH_LIMIT of the depth
     template: str = "chat"
+    # False: no answers at layers whose harmless KL is over ``max_kl`` (they cannot be chosen; their KL is kept)
+    answer_every_layer: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.answer_every_layer and self.max_kl is None:
+            raise SafetyHeadsError("answering only within the KL bound needs a bound (--max-kl)")
+
+    def record(self) -> dict:
+        """The settings as a run records them (``answer_every_layer`` only when off: runs made before it existed
+        still resume)."""
+        out = dict(self.__dict__)
+        if out["answer_every_layer"]:
+            del out["answer_every_layer"]
+        return out
+
+    def answers_at(self, harmless_kl: float) -> bool:
+        """Whether a layer with this harmless KL is answered (always, unless its KL rules it out and
+        ``answer_every_layer`` is off)."""
+        return self.answer_every_layer or self.max_kl is None or harmless_kl <= self.max_kl
 
     def candidate_layers(self, n_layers: int) -> list[int]:
         if self.layers is None:
@@ -85,11 +107,15 @@ def measure_layer(
     harmless_base: torch.Tensor,
     judge: Judge,
     settings: DecodingSettings,
+    answer: Callable[[float], bool] = lambda _kl: True,
 ) -> dict:
-    """One candidate's shares on held-apart harmful prompts and its KL on held-apart harmless ones."""
+    """One candidate's KL on held-apart harmless prompts and, when ``answer(kl)``, its shares on held-apart harmful
+    ones (else the shares are None)."""
     with without_direction(model, vector):
-        answers = generate(model, tokenizer, [ids for _, ids in harmful], settings=settings)
         kl = float(kl_divergence(harmless_base, next_token_logprobs(model, harmless_ids)).mean())
+        if not answer(kl):
+            return {"refused": None, "complied": None, "broken": None, "harmless_kl": kl, "examples": []}
+        answers = generate(model, tokenizer, [ids for _, ids in harmful], settings=settings)
     verdicts = judge.judge([Case(p, a.text, ids) for (p, ids), a in zip(harmful, answers, strict=True)])
     shares = outcome_shares([v.outcome for v in verdicts])
     return {
@@ -153,8 +179,9 @@ def find_direction(
         progress.advance(task, len(rows))
         for layer in [x for x in layers if x not in {r["layer"] for r in rows}]:
             row = measure_layer(
-                model, tokenizer, unit(candidates[layer]), encoded["hv"], harmless_ids, harmless_base, judge, decoding
-            )
+                model, tokenizer, unit(candidates[layer]), encoded["hv"], harmless_ids, harmless_base, judge, decoding,
+                answer=settings.answers_at,
+            )  # fmt: skip
             rows.append({"layer": layer, **row})
             if on_layer is not None:
                 on_layer(rows[-1])
@@ -240,7 +267,7 @@ def direction_run(
             **source,
             "harmful_prompts": prompts_digest(harmful_texts),
             "harmless_prompts": prompts_digest(harmless_texts),
-            **settings.__dict__,
+            **settings.record(),
             **judge_settings(judge, options),
         },
         results=[LAYERS_FILE],
