@@ -8,8 +8,10 @@ import pytest
 import torch
 from models import tiny_model, tiny_tokenizer
 
+from safetyheads.core.families import decoder_layers
 from safetyheads.data.prompts import encode, render
 from safetyheads.data.refusal_text import first_refusal, refusal_position
+from safetyheads.evaluation.generation import right_pad
 from safetyheads.evaluation.judges import Case
 from safetyheads.evaluation.topical import (
     DEFENCE_TEMPLATE,
@@ -22,6 +24,7 @@ from safetyheads.evaluation.topical import (
     decide,
     echo_share,
     fit,
+    hidden_states_up_to,
     repeats_a_sentence,
 )
 from safetyheads.types import Outcome, SafetyHeadsError
@@ -189,6 +192,30 @@ def test_hidden_states_equal_a_direct_computation():
     measured = judge.measure(cases)
     assert all(np.allclose(m["states"], s) for m, s in zip(measured, judge.pooled_states(cases), strict=True))
     assert judge.features(cases)[0].vector().shape == (len(FEATURES) + 4 * model.config.hidden_size,)
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "gemma3"])
+def test_hidden_states_up_to_a_layer_match_output_hidden_states_and_stop_there(family):
+    model = tiny_model(family)
+    ids, mask = right_pad([[5, 9, 11, 3, 7], [4, 8, 2]], 0)
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+    blocks = decoder_layers(model)
+    ran: list[int] = []
+    handles = [b.register_forward_hook(lambda _m, _a, _o, i=i: ran.append(i)) for i, b in enumerate(blocks)]
+    try:
+        for layers in ([0], [1], [0, 2], [1, 3], [3]):
+            ran.clear()
+            got = hidden_states_up_to(model, ids, mask, layers)
+            assert sorted(got) == sorted(layers)
+            for k in layers:
+                assert torch.allclose(got[k], full[k], atol=1e-5)
+            assert ran == list(range(min(max(layers), len(blocks))))  # no layer after the deepest one asked for
+    finally:
+        for h in handles:
+            h.remove()
+    with pytest.raises(SafetyHeadsError, match="no hidden state 4"):
+        hidden_states_up_to(model, ids, mask, [4])
 
 
 def test_echo_and_repeated_sentences():

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from safetyheads.core.families import decoder_layers
 from safetyheads.data.prompts import encode, render
 from safetyheads.data.refusal_text import first_refusal, normalise
 from safetyheads.evaluation.continuations import (
@@ -341,6 +342,60 @@ def fit(
 _SCORERS: dict[tuple[str, str], tuple] = {}  # scoring models are only read, so one copy serves every judge
 
 
+def check_depth(model: nn.Module, layers: Sequence[int]) -> None:
+    """Refuse hidden-state numbers the scoring model does not have (it has one more than its decoder layers)."""
+    n = len(decoder_layers(model))
+    if any(not 0 <= k <= n for k in layers):
+        raise SafetyHeadsError(f"the scoring model has no hidden state {max(layers)} (it has {n + 1})")
+
+
+class _Deep(Exception):
+    """Raised by a hook once every hidden state asked for is kept: the layers after it need not run."""
+
+
+@torch.no_grad()
+def hidden_states_up_to(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, layers: Sequence[int]) -> dict:
+    """``hidden_states[k]`` for each ``k`` in ``layers``, numbered as ``output_hidden_states`` numbers them (0: the
+    input of the first decoder layer, k: the output of layer k - 1, the last: after the final norm). The model runs
+    only as deep as the deepest ``k`` needs; the whole model (less its unembedding) when that is the last."""
+    blocks = decoder_layers(model)
+    wanted = sorted(set(layers))
+    check_depth(model, wanted)
+    if wanted[-1] >= len(blocks):
+        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False, logits_to_keep=1)
+        return {k: out.hidden_states[k] for k in wanted}
+    kept: dict[int, torch.Tensor] = {}
+
+    def keep(k: int, value: torch.Tensor) -> None:
+        kept[k] = value
+        if len(kept) == len(wanted):
+            raise _Deep
+
+    handles = []
+    if wanted[0] == 0:
+        handles.append(
+            blocks[0].register_forward_pre_hook(
+                lambda _m, args, kwargs: keep(0, args[0] if args else kwargs["hidden_states"]), with_kwargs=True
+            )
+        )
+    for k in (k for k in wanted if k > 0):
+        handles.append(
+            blocks[k - 1].register_forward_hook(
+                lambda _m, _a, out, k=k: keep(k, out if isinstance(out, torch.Tensor) else out[0])
+            )
+        )
+    try:
+        model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=1)
+    except _Deep:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    if len(kept) != len(wanted):
+        raise SafetyHeadsError(f"the scoring model gave hidden states {sorted(kept)}, not {wanted}")
+    return kept
+
+
 class TopicalJudge(Judge):
     """Refusal phrases, then a fitted model over topicality, coherence and shape (the module docstring)."""
 
@@ -388,20 +443,57 @@ class TopicalJudge(Judge):
         self, seqs: Sequence[list[int]], spans: Sequence[slice], layers: Sequence[int]
     ) -> list[np.ndarray]:
         """For each token sequence, its hidden states after each of ``layers`` averaged over its span of positions,
-        concatenated; right-padded batches (padding comes after every span, so it changes nothing)."""
+        concatenated; right-padded batches (padding comes after every span, so it changes nothing). The model runs
+        only as deep as the deepest of ``layers`` (:func:`hidden_states_up_to`)."""
         device = next(self.scorer.parameters()).device
         budget = TOKENS_PER_FORWARD.get(device.type, TOKENS_PER_FORWARD_ELSEWHERE)
         out: list[np.ndarray] = [np.zeros(0)] * len(seqs)
         for idx in width_batches([len(s) for s in seqs], self.batch_size, budget):
             ids, mask = right_pad([seqs[i] for i in idx], 0)
-            hidden = self.scorer(
-                input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True, use_cache=False
-            ).hidden_states
-            if max(layers) >= len(hidden):
-                raise SafetyHeadsError(f"the scoring model has no hidden state {max(layers)} (it has {len(hidden)})")
+            hidden = hidden_states_up_to(self.scorer, ids.to(device), mask.to(device), layers)
             for r, i in enumerate(idx):
                 out[i] = np.concatenate([hidden[layer][r, spans[i]].double().mean(0).cpu().numpy() for layer in layers])
         return out
+
+    @torch.no_grad()
+    def _answer_pass(
+        self, contexts: Sequence[list[int]], answers: Sequence[list[int]]
+    ) -> tuple[list[float | None], list[np.ndarray]]:
+        """One forward over each request and answer: the answer's mean log-probability after the request (None for
+        no answer tokens) and its hidden states after ``params.state_layers`` averaged over its tokens."""
+        layers = self.params.state_layers
+        check_depth(self.scorer, layers)
+        device = next(self.scorer.parameters()).device
+        budget = TOKENS_PER_FORWARD.get(device.type, TOKENS_PER_FORWARD_ELSEWHERE)
+        means: list[float | None] = [None] * len(answers)
+        states: list[np.ndarray] = [np.zeros(0)] * len(answers)
+        todo = [i for i in range(len(answers)) if answers[i]]
+        seqs = [list(contexts[i]) + list(answers[i]) for i in todo]
+        for batch in width_batches([len(q) for q in seqs], self.batch_size, budget):
+            ids, mask = right_pad([seqs[b] for b in batch], 0)
+            first = min(len(contexts[todo[b]]) - 1 for b in batch)  # the first position that predicts an answer token
+            result = self.scorer(
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                output_hidden_states=bool(layers),
+                use_cache=False,
+                logits_to_keep=ids.shape[1] - first,
+            )
+            logprobs = result.logits.double().log_softmax(-1).cpu()
+            for r, b in enumerate(batch):
+                i = todo[b]
+                start, n = len(contexts[i]), len(answers[i])
+                pos = torch.arange(start - 1, start - 1 + n) - first
+                means[i] = float(logprobs[r, pos, torch.as_tensor(answers[i])].mean())
+                if layers:
+                    states[i] = np.concatenate(
+                        [result.hidden_states[k][r, start : start + n].double().mean(0).cpu().numpy() for k in layers]
+                    )
+        return means, states
+
+    def _asked(self, cases: Sequence[Case]) -> list[np.ndarray]:
+        seqs = [self._context(READ_TEMPLATE.format(request=c.prompt, answer=c.response)) for c in cases]
+        return self._hidden_means(seqs, [slice(len(s) - 1, len(s)) for s in seqs], self.params.asked_layers)
 
     def pooled_states(
         self,
@@ -419,27 +511,23 @@ class TopicalJudge(Judge):
             contexts = contexts if contexts is not None else [self._context(c.prompt) for c in cases]
             if answers is None:
                 answers = [self.tokenizer(c.response, add_special_tokens=False).input_ids for c in cases]
-            seqs = [c + a for c, a in zip(contexts, answers, strict=True)]
-            spans = [slice(len(c), len(s)) for c, s in zip(contexts, seqs, strict=True)]
-            parts.append(self._hidden_means(seqs, spans, p.state_layers))
+            parts.append(self._answer_pass(contexts, answers)[1])
         if p.asked_layers:
-            seqs = [self._context(READ_TEMPLATE.format(request=c.prompt, answer=c.response)) for c in cases]
-            parts.append(self._hidden_means(seqs, [slice(len(s) - 1, len(s)) for s in seqs], p.asked_layers))
+            parts.append(self._asked(cases))
         return [np.concatenate([part[i] for part in parts]) if parts else np.zeros(0) for i in range(len(cases))]
 
     def measure(self, cases: Sequence[Case]) -> list[dict | None]:
         """The scoring model's measurements of each case (None for an empty answer): ``pmi_mean``, ``pmi_max``,
         ``nll`` and ``defence``, and ``states`` (:meth:`pooled_states`, when the parameters read any).
-        2 + len(unrelated) forwards a case, and one more for each kind of state read; unrelated contexts run once,
-        shared."""
+        2 + len(unrelated) forwards a case (the answer's own forward gives its likelihood and its states), and one
+        more when ``asked_layers`` are read; unrelated contexts run once, shared."""
         if any(c.response is None for c in cases):
             raise SafetyHeadsError("the topical judge needs generated responses")
         answers = [self.tokenizer(c.response, add_special_tokens=False).input_ids for c in cases]
         contexts = [self._context(c.prompt) for c in cases]
-        own = self._mean_logprobs(contexts, answers)
+        own, own_states = self._answer_pass(contexts, answers)
         read = [i for i in range(len(cases)) if own[i] is not None]
-        pooled = self.pooled_states([cases[i] for i in read], [contexts[i] for i in read], [answers[i] for i in read])
-        states = dict(zip(read, pooled, strict=True))
+        asked = dict(zip(read, self._asked([cases[i] for i in read]), strict=True)) if self.params.asked_layers else {}
         defence = [DEFENCE_TEMPLATE.format(request=c.prompt[:1].lower() + c.prompt[1:]) for c in cases]
         guarded = self._mean_logprobs([self._context(d) for d in defence], answers)
         baseline = [self._mean_logprobs([self._context(r)] * len(cases), answers) for r in self.unrelated]
@@ -449,6 +537,7 @@ class TopicalJudge(Judge):
                 out.append(None)
                 continue
             others = np.array([b[i] for b in baseline])
+            parts = ([own_states[i]] if self.params.state_layers else []) + ([asked[i]] if i in asked else [])
             out.append(
                 {
                     "pmi_mean": own[i] - float(others.mean()),
@@ -456,7 +545,7 @@ class TopicalJudge(Judge):
                     "nll": -own[i],
                     "defence": own[i] - guarded[i],
                     "tokens": float(len(answers[i])),
-                    "states": states.get(i, np.zeros(0)),
+                    "states": np.concatenate(parts) if parts else np.zeros(0),
                 }
             )
         return out
