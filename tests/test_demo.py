@@ -18,7 +18,7 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
     argv = ["demo", "--model", tuned, "--base-model", base, "--out", str(out), "--prompts", "2", "--steps", "2",
             "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2",
             "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100", "--sc-variants",
-            "--help-tasks", "arc_easy,boolq"]  # fmt: skip
+            "--contrastive", "--help-tasks", "arc_easy,boolq"]  # fmt: skip
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     names = [c["name"] for c in summary["conditions"]]
@@ -67,4 +67,6 @@ def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
 def test_demo_settings_refuse_an_unknown_task_before_any_work():
     with pytest.raises(SafetyHeadsError, match="unknown task 'nope'"):
         DemoSettings(help_tasks="arc_easy,nope")
-    assert DemoSettings().help_tasks == "arc_easy" and not DemoSettings().sc_variants
+    default = DemoSettings()
+    assert default.help_tasks == "arc_easy" and not default.sc_variants and not default.contrastive
+    assert default.n_stages == 9 and DemoSettings(contrastive=True).n_stages == 10

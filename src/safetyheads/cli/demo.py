@@ -54,8 +54,15 @@ def demo(
             "--direction-max-kl (the default: the others cannot be chosen).",
         ),
     ] = False,
+    contrastive: Annotated[
+        bool,
+        typer.Option(
+            "--contrastive",
+            help="Also run the contrastive (helpfulness-penalised) Sahara search and measure its group.",
+        ),
+    ] = False,
     sc_variants: Annotated[
-        bool, typer.Option("--sc-variants", help="Also evaluate the paper's and the contrastive group under sc.")
+        bool, typer.Option("--sc-variants", help="Also evaluate each Sahara group under sc.")
     ] = False,
 ) -> None:
     """Find safety heads in the safety-tuned model and measure what ablating them does, against controls."""
@@ -65,7 +72,7 @@ def demo(
 
     settings = DemoSettings(model, prompts, steps, eval_limit, help_limit, max_new_tokens, random_draws,
                             direction_val, direction_max_kl, pool, base_model, help_tasks,
-                            direction_every_layer, sc_variants)  # fmt: skip
+                            direction_every_layer, contrastive, sc_variants)  # fmt: skip
     n_stages = settings.n_stages
     counter = iter(range(1, n_stages + 1))
 

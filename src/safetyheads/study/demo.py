@@ -1,16 +1,16 @@
 """The demo study as one library call, ``run_demo``: what ``safetyheads demo`` runs, resumable from its directory.
 
-In one run directory it runs: per-query Ships over AdvBench attribution prompts; the paper's Sahara group, the
-contrastive (helpfulness-penalised) one and, with a base model, the answer-aimed ``untune`` one; the refusal
-direction (the positive control: an intervention known to remove refusal); the shares of answers refused,
+In one run directory it runs: per-query Ships over AdvBench attribution prompts; the paper's Sahara group and,
+with a base model, the answer-aimed ``untune`` one (the contrastive, helpfulness-penalised one when asked for); the
+refusal direction (the positive control: an intervention known to remove refusal); the shares of answers refused,
 complied (attack success) and broken, by the default judge, on AdvBench evaluation prompts (disjoint from the
-attribution ones) for no heads, each group, the direction and random groups of the same size; ARC-Easy/BoolQ
-helpfulness with its baselines, and the KL from the unablated model on harmless text, for each candidate; ``ua-q``
-against ``sc`` on each Sahara group; Ships on the base model and the head overlap with the tuned model; and a
-summary with the verdict from intervals (``summary.json``, ``summary.md``). Each step is the library call behind
-the command a user would run by hand (``runs.sweep_runs``, ``runs.eval_runs``, ``study.direction_search``), each
-in its own folder, so an interrupted demo resumes where it stopped. The HTML report is the report layer's
-(``safetyheads.report``), written after this.
+attribution ones) for no heads, each group, the direction and random groups of the same size (and each group under
+``sc`` when asked for); ARC-Easy helpfulness (BoolQ too when asked for) with its baselines, and the KL from the
+unablated model on harmless text, for each candidate; Ships on the base model and the head overlap with the tuned
+model; and a summary with the verdict from intervals (``summary.json``, ``summary.md``). Each step is the library
+call behind the command a user would run by hand (``runs.sweep_runs``, ``runs.eval_runs``,
+``study.direction_search``), each in its own folder, so an interrupted demo resumes where it stopped. The HTML
+report is the report layer's (``safetyheads.report``), written after this.
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ class DemoSettings:
     help_tasks: str = "arc_easy"
     # False: the direction's layer search answers only at layers within direction_max_kl (the rest cannot be chosen)
     direction_every_layer: bool = False
-    sc_variants: bool = False  # also evaluate the paper's and the contrastive group under sc (two more conditions)
+    # The contrastive (helpfulness-penalised) Sahara search and its group; off by default to keep a cached demo
+    # within 15 minutes on a 2-core CPU (with it, Ships also scores the harmless prompts).
+    contrastive: bool = False
+    sc_variants: bool = False  # also evaluate the Sahara groups under sc (one more condition per group)
 
     def __post_init__(self) -> None:
         task_list(self.help_tasks)  # an unknown task fails here, not after the steps before helpfulness
@@ -76,8 +79,9 @@ class DemoSettings:
 
     @property
     def n_stages(self) -> int:
-        """The demo's steps, the report included: three more with a model to compare with."""
-        return 7 + (3 if self.compared_with else 0)
+        """The demo's steps, the report included: one more with the contrastive search, three more with a model to
+        compare with."""
+        return 6 + int(self.contrastive) + (3 if self.compared_with else 0)
 
 
 @dataclass
@@ -122,8 +126,13 @@ def run_demo(
     attribution_half = [item.text for item in load_prompt_dataset("advbench:attribution")]
     attribution = attribution_half[: s.prompts]
     common = dict(model=name, texts=attribution, template=TEMPLATE, say=say, status=status)
-    ships = lambda: ships_run(out / "ships", **common, score="contrastive")  # noqa: E731
-    step("per-query Ships, harmful and harmless prompts", ships)
+    if s.contrastive:  # its search ranks heads by Ships on harmful minus harmless prompts
+        step(
+            "per-query Ships, harmful and harmless prompts",
+            lambda: ships_run(out / "ships", **common, score="contrastive"),
+        )
+    else:
+        step("per-query Ships", lambda: ships_run(out / "ships", **common))
 
     def candidates(column: str) -> str | None:
         if s.pool <= 0:
@@ -134,7 +143,8 @@ def run_demo(
         return lambda: sahara_run(out / folder, **common, steps=s.steps, heads=candidates(column), **objective)
 
     step("Sahara (paper)", sahara("sahara", "kl_mean"))
-    step("Sahara (contrastive)", sahara("sahara_contrastive", "mean", objective="contrastive"))
+    if s.contrastive:
+        step("Sahara (contrastive)", sahara("sahara_contrastive", "mean", objective="contrastive"))
     if compare_with:  # the answer-aimed search: heads whose ablation brings the tuned model back to the untuned one
         step("Sahara (untune)", sahara("sahara_untune", "kl_mean", score="untune", base_model=compare_with))
     if name == ORGANISM:  # the harmless requests it was trained to answer (docs/organism-and-demo.md says why)
@@ -159,7 +169,9 @@ def run_demo(
             status=status,
         ),  # fmt: skip
     )
-    groups = {"sahara": _group_of(out / "sahara"), "contrastive": _group_of(out / "sahara_contrastive")}
+    groups = {"sahara": _group_of(out / "sahara")}
+    if s.contrastive:
+        groups["contrastive"] = _group_of(out / "sahara_contrastive")
     if compare_with:
         groups["untune"] = _group_of(out / "sahara_untune")
     layers, per_layer = read_run(out / "ships").shape
@@ -170,9 +182,10 @@ def run_demo(
 
     # (run-folder suffix, kind, heads, ablation)
     conditions: list[tuple[str, str, list[str], str]] = [("base", "base", [], "ua-q")]
-    conditions += [(g, "sahara", groups[g], "ua-q") for g in ("sahara", "contrastive")]
+    searched = [g for g in ("sahara", "contrastive") if g in groups]
+    conditions += [(g, "sahara", groups[g], "ua-q") for g in searched]
     conditions += [("untune", "objective", groups["untune"], "ua-q")] if "untune" in groups else []
-    conditions += [(f"{g}_sc", "variant", groups[g], "sc") for g in ("sahara", "contrastive") if s.sc_variants]
+    conditions += [(f"{g}_sc", "variant", groups[g], "sc") for g in searched if s.sc_variants]
     conditions += [("direction", "control", [], "direction")]
     conditions += [(g, "random", heads, "ua-q") for g, heads in groups.items() if g.startswith("random")]
     items = load_prompt_dataset("advbench:evaluation")[: s.eval_limit]
