@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from safetyheads.study.study import Row, headline, random_groups, read_row, verdicts, write_summary
+from safetyheads.study.study import (
+    Row,
+    columns,
+    headline,
+    markdown_table,
+    random_groups,
+    read_row,
+    verdicts,
+    write_summary,
+)
 from safetyheads.types import Head
 
 HEADS = [Head(layer, h) for layer in range(4) for h in range(3)]
@@ -100,3 +109,14 @@ def test_rates_at_the_thresholds_count_despite_rounding():
     rows = [row("base", "base", 0.1, arc=0.35), row("g", "sahara", 0.4, arc=0.30), row("r", "random", -0.5)]
     g = verdicts(rows)["groups"]["g"]  # 0.4 - 0.1 = 0.30000000000000004 or 0.29999999999999993 in floats
     assert g["gain_ge_0.3"] and g["helpfulness_within_5_points"]  # 5 points exactly
+
+
+def test_the_summary_table_has_a_column_for_each_task_measured_and_no_other():
+    both = [row("base", "base", 0.1), row("g", "sahara", 0.2)]
+    assert markdown_table(both).splitlines()[0].count("BoolQ") == 1
+    arc_only = [Row(r.name, r.kind, r.heads, r.ablation, r.refused, r.complied, r.broken, r.n,
+                    {"arc_easy": r.helpfulness["arc_easy"]}) for r in both]  # fmt: skip
+    header, _, first, _ = markdown_table(arc_only).splitlines()
+    assert "BoolQ" not in header and "ARC-Easy" in header
+    assert header.count("|") == first.count("|")  # every row has a cell per column
+    assert columns(["boolq", "openbookqa"])[-3:] == ("BoolQ", "OpenBookQA", "harmless KL")

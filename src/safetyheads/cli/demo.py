@@ -89,13 +89,17 @@ def demo(
 
 
 def print_summary(name: str, rows, summary: dict) -> None:
-    from safetyheads.study.study import COLUMNS
+    from safetyheads.study.study import columns, measured_tasks
 
+    tasks = measured_tasks(rows)
     table = results_table(
-        f"demo on {name}: AdvBench evaluation prompts and zero-shot helpfulness", COLUMNS, text=3, lists=["heads"]
+        f"demo on {name}: AdvBench evaluation prompts and zero-shot helpfulness",
+        columns(tasks),
+        text=3,
+        lists=["heads"],
     )
     for r in rows:
-        condition, heads, *rest = r.cells()
+        condition, heads, *rest = r.cells(tasks)
         table.add_row(condition, heads.replace(",", ", "), *rest)
     stdout.print(table)
     finding = summary["finding"]
