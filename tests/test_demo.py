@@ -70,3 +70,21 @@ def test_demo_settings_refuse_an_unknown_task_before_any_work():
     default = DemoSettings()
     assert default.help_tasks == "arc_easy" and not default.sc_variants and not default.contrastive
     assert default.n_stages == 9 and DemoSettings(contrastive=True).n_stages == 10
+
+
+def test_the_default_demo_leaves_out_what_its_options_add(tmp_path):
+    tuned = save_tiny("llama", tmp_path / "tuned", seed=0)
+    base = save_tiny("llama", tmp_path / "base", seed=1)
+    out = tmp_path / "run"
+    argv = ["demo", "--model", tuned, "--base-model", base, "--out", str(out), "--prompts", "2", "--steps", "2",
+            "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2",
+            "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [c["name"] for c in summary["conditions"]] == ["base", "sahara", "untune", "direction", "random1", "random2"]
+    assert not (out / "sahara_contrastive").exists() and not (out / "ships" / "ships_harmless.jsonl").exists()
+    for name in ("base", "sahara", "untune", "direction"):
+        assert set(json.loads((out / f"helpfulness_{name}" / "helpfulness.json").read_text())) <= {"arc_easy", "damage"}
+    assert "BoolQ" not in (out / "summary.md").read_text().splitlines()[0]
+    pool = {str(h) for h in top_k(read_run(out / "ships", "kl_mean").values(), 6)}  # a plain run's mean
+    assert set(summary["groups"]["sahara"]) <= pool
