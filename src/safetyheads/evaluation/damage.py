@@ -75,7 +75,7 @@ def _logits(model: nn.Module, sequences: Sequences) -> tuple[torch.Tensor, ...]:
     out = []
     for ids, start in zip(sequences.ids, sequences.starts, strict=True):
         logits = model(input_ids=torch.tensor([ids], device=device)).logits[0]
-        out.append(logits[_span(ids, start)].float().cpu())
+        out.append(logits[_span(ids, start)].to("cpu", torch.float32, copy=True))  # a copy: not the whole tensor
     return tuple(out)
 
 
