@@ -11,14 +11,19 @@ from safetyheads.study.demo import DemoSettings
 from safetyheads.types import SafetyHeadsError
 
 
-def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
+def small_demo(tmp_path, *options: str) -> tuple[list[str], object]:
+    """The demo's command line on two tiny models (tuned and base), at the smallest sizes, and its run directory."""
     tuned = save_tiny("llama", tmp_path / "tuned", seed=0)
     base = save_tiny("llama", tmp_path / "base", seed=1)
     out = tmp_path / "run"
     argv = ["demo", "--model", tuned, "--base-model", base, "--out", str(out), "--prompts", "2", "--steps", "2",
             "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2",
-            "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100", "--sc-variants",
-            "--contrastive", "--help-tasks", "arc_easy,boolq"]  # fmt: skip
+            "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100", *options]  # fmt: skip
+    return argv, out
+
+
+def test_demo_writes_every_condition_and_a_consistent_summary(tmp_path):
+    argv, out = small_demo(tmp_path, "--sc-variants", "--contrastive", "--help-tasks", "arc_easy,boolq")
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     names = [c["name"] for c in summary["conditions"]]
@@ -73,12 +78,7 @@ def test_demo_settings_refuse_an_unknown_task_before_any_work():
 
 
 def test_the_default_demo_leaves_out_what_its_options_add(tmp_path):
-    tuned = save_tiny("llama", tmp_path / "tuned", seed=0)
-    base = save_tiny("llama", tmp_path / "base", seed=1)
-    out = tmp_path / "run"
-    argv = ["demo", "--model", tuned, "--base-model", base, "--out", str(out), "--prompts", "2", "--steps", "2",
-            "--eval-limit", "2", "--help-limit", "2", "--max-new-tokens", "3", "--random-draws", "2",
-            "--pool", "6", "--direction-val", "2", "--direction-max-kl", "100"]  # fmt: skip
+    argv, out = small_demo(tmp_path)
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert [c["name"] for c in summary["conditions"]] == ["base", "sahara", "untune", "direction", "random1", "random2"]

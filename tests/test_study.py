@@ -120,3 +120,10 @@ def test_the_summary_table_has_a_column_for_each_task_measured_and_no_other():
     assert "BoolQ" not in header and "ARC-Easy" in header
     assert header.count("|") == first.count("|")  # every row has a cell per column
     assert columns(["boolq", "openbookqa"])[-3:] == ("BoolQ", "OpenBookQA", "harmless KL")
+
+
+def test_every_helpfulness_task_has_a_column_title():
+    from safetyheads.evaluation.helpfulness import MC_TASKS
+    from safetyheads.study.study import TASKS
+
+    assert set(TASKS) == set(MC_TASKS)

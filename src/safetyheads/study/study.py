@@ -22,9 +22,10 @@ from safetyheads.evaluation.helpfulness import above_baselines
 from safetyheads.runs.rundir import read_jsonl_readonly
 from safetyheads.types import RATE_TOLERANCE, Head, SafetyHeadsError
 
-TASKS = ("arc_easy", "boolq", "arc_challenge", "openbookqa", "winogrande", "rte", "mmlu")  # in table order
+# Each helpfulness task's title in the tables, in table order
 TASK_TITLES = {"arc_easy": "ARC-Easy", "boolq": "BoolQ", "arc_challenge": "ARC-Challenge", "openbookqa": "OpenBookQA",
                "winogrande": "WinoGrande", "rte": "RTE", "mmlu": "MMLU"}  # fmt: skip
+TASKS = tuple(TASK_TITLES)
 SHARE_COLUMNS = ("condition", "heads", "ablation", "refused", "complied (ASR) [95% CI]", "broken")
 # The finding the demo tests, for a group of at most 3 heads: its complied share rises by at least 0.3 over the
 # unablated model, the 95% interval of that gain (bootstrap over prompts, paired) lies above the random groups'
