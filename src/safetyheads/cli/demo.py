@@ -42,7 +42,7 @@ def demo(
         str,
         typer.Option(
             "--help-tasks",
-            help="Helpfulness tasks, comma-separated (arc_easy, boolq, openbookqa). BoolQ is off by default: the "
+            help="Helpfulness tasks, comma-separated, as for `helpfulness --tasks`. BoolQ is off by default: the "
             "organism scores below its majority answer, so it cannot show damage.",
         ),
     ] = "arc_easy",
