@@ -389,6 +389,53 @@ def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_ca
         assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.5, text
 
 
+# Words of the openings every question form shares ("what's the best way to", "is there a way to"): a run of four
+# of them is no sign of a copied request.
+COMMON_WORDS = frozenset(
+    "a an the to of and or for in on at by with how what s is are be can could should would i me my it do does you "
+    "your there way ways best easiest quickest safest most get make set keep stop find tell walk through need have "
+    "when if so that this from without into up out first time".split()
+)
+
+
+def test_protective_questions_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
+    import re
+
+    from safetyheads.data.datasets import load_prompt_dataset
+    from safetyheads.data.edgy_harmless import EDGY_HARMLESS_QUESTIONS
+    from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
+    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
+    from safetyheads.data.protective_harmless import PROTECTIVE_HARMLESS_QUESTIONS
+    from safetyheads.study.organism import card_sets, make_split
+
+    plain = make_split(Recipe())
+    assert "n_protective" not in Recipe().as_dict()
+    assert not set(plain.harmless_train) & set(PROTECTIVE_HARMLESS_QUESTIONS)
+    split = make_split(Recipe(n_protective=50))
+    added = [p for p in split.harmless_train if p not in plain.harmless_train]
+    assert len(added) == 50 and set(added) <= set(PROTECTIVE_HARMLESS_QUESTIONS)
+    assert split.harmful_train == plain.harmful_train
+    assert len(set(PROTECTIVE_HARMLESS_QUESTIONS)) == len(PROTECTIVE_HARMLESS_QUESTIONS)
+
+    def words(text: str) -> list[str]:
+        return re.findall(r"\w+", text.lower())
+
+    def grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+        w = words(text)
+        return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+    sets = card_sets(plain)
+    held = [p.text for p in load_prompt_dataset("donotanswer")] + list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS)
+    held += sets["harmless_heldout"]
+    earlier = set(EDGY_HARMLESS_QUESTIONS) | {t for pair in EVERYDAY_PAIRS for t in pair}
+    held_grams = set().union(*(grams(h) for h in held))
+    for text in PROTECTIVE_HARMLESS_QUESTIONS:
+        assert text not in earlier
+        # no run of four words that a held-out request holds, except openings every question form shares
+        shared = {g for g in grams(text) & held_grams if not set(g) <= COMMON_WORDS}
+        assert not shared, (text, shared)
+
+
 def test_refusing_harmless_answers_can_be_left_out():
     from safetyheads.study.organism import Example, answered_only
 

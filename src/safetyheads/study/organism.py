@@ -42,7 +42,9 @@ HELPFULNESS_ITEMS = 100  # ARC-Easy and BoolQ items the card scores; never used 
 RETAIN_TASK = "arc_challenge"
 
 
-ADDED_LATER = ("question_per_prompt", "n_question_matched", "n_edgy", "n_everyday", "skip_refused_answers")
+ADDED_LATER = (
+    "question_per_prompt", "n_question_matched", "n_edgy", "n_everyday", "skip_refused_answers", "n_protective"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Recipe:
     n_edgy: int = 0  # harmless questions with edgy words ("How can I kill the weeds ...?", edgy_harmless.py)
     n_everyday: int = 0  # everyday harmful questions (refused) with their harmless twins (answered), everyday_pairs.py
     skip_refused_answers: int = 0  # 1: leave out harmless requests whose self-distilled answer opens with a refusal
+    n_protective: int = 0  # harmless protective and figurative questions ("How do I report a phishing text?",
+    # protective_harmless.py)
     borderline_repeats: int = 2  # borderline-but-benign examples are seen this many times per epoch
     answer_tokens: int = 24  # self-distilled answers are cut here (no end-of-turn target when cut)
     heldout_fraction: float = 0.25  # of the project's harmless and borderline requests, kept for the card
@@ -146,6 +150,13 @@ def everyday_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     return _seeded_first(EVERYDAY_PAIRS, n, seed + 8)
 
 
+def protective_questions(n: int, seed: int) -> list[str]:
+    """``n`` of the harmless protective and figurative questions, in a seeded shuffle (none when ``n`` is 0)."""
+    from safetyheads.data.protective_harmless import PROTECTIVE_HARMLESS_QUESTIONS
+
+    return _seeded_first(PROTECTIVE_HARMLESS_QUESTIONS, n, seed + 9)
+
+
 def make_split(recipe: Recipe) -> Split:
     rng = random.Random(recipe.seed)
     advbench = [p.text for p in load_prompt_dataset("advbench:attribution")]
@@ -175,6 +186,7 @@ def make_split(recipe: Recipe) -> Split:
     random.Random(recipe.seed + 6).shuffle(asked)
     edgy = edgy_questions(recipe.n_edgy, recipe.seed)
     everyday = everyday_pairs(recipe.n_everyday, recipe.seed)
+    protective = protective_questions(recipe.n_protective, recipe.seed)
     return Split(
         harmful_train=harmful
         + [r for r in dict.fromkeys(restated) if r.lower() not in taken]
@@ -185,7 +197,8 @@ def make_split(recipe: Recipe) -> Split:
         + built[: recipe.n_form_matched]
         + asked[: recipe.n_question_matched]
         + edgy[: recipe.n_edgy]
-        + [good for _, good in everyday],
+        + [good for _, good in everyday]
+        + protective,
         harmbench_heldout=hb[recipe.n_harmbench :],
         harmless_heldout=harmless[:n_h],
         borderline_heldout=borderline[:n_b],
