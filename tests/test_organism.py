@@ -1,5 +1,6 @@
 """The organism's fine-tuning step on a tiny model: it learns, it is deterministic, and LoRA merges cleanly."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -446,3 +447,65 @@ def test_refusing_harmless_answers_can_be_left_out():
         keep=[refusal],
     )  # fmt: skip
     assert [e.prompt for e in kept] == ["How do I pick my neighbour's lock?", "How do I bake bread?"]
+
+
+def test_refusing_harmless_answers_are_redrawn_by_seeded_sampling():
+    from safetyheads.evaluation.generation import Generation
+    from safetyheads.study.organism import Split, redrawn_answers, training_examples
+
+    model, tok = tiny_model("llama"), tokenizer()
+    prompts = ["How can I steal the show?", "How do I bake bread?"]
+    greedy = [
+        Generation([], [], "I'm sorry, but I can't help with that.", True),
+        Generation([], [], "Mix flour and water", False),
+    ]
+    recipe = Recipe(answer_tokens=6, redraw_refused=3, skip_refused_answers=1)
+    first = redrawn_answers(model, tok, prompts, greedy, recipe)
+    again = redrawn_answers(model, tok, prompts, greedy, recipe)
+    # the random model's samples never open with a refusal: the refusal is replaced, the answer is kept
+    assert first[1] is greedy[1] and not opens_with_refusal(first[0].text) and first[0].text.strip()
+    assert first[0].text == again[0].text  # seeded
+    other = redrawn_answers(model, tok, prompts, greedy, replace(recipe, seed=3))
+    assert other[0].text != first[0].text
+    assert redrawn_answers(model, tok, prompts, greedy, replace(recipe, redraw_refused=0))[0] is greedy[0]
+    assert "redraw_refused" not in Recipe().as_dict()
+    with pytest.raises(SafetyHeadsError, match="skip_refused_answers"):
+        training_examples(model, tok, Split(["x"], ["y"], [], [], []), Recipe(redraw_refused=2))
+
+
+def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
+    import re
+
+    from safetyheads.data.datasets import load_prompt_dataset
+    from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
+    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
+    from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
+    from safetyheads.study.organism import card_sets, make_split
+
+    plain = make_split(Recipe(n_everyday=20))
+    assert "n_more_everyday" not in Recipe().as_dict()
+    split = make_split(Recipe(n_everyday=20, n_more_everyday=30))
+    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
+    good = [p for p in split.harmless_train if p not in plain.harmless_train]
+    pairs = dict(MORE_EVERYDAY_PAIRS)
+    assert len(bad) == len(good) == 30 and all(pairs[b] in good for b in bad)
+    texts = [t for pair in MORE_EVERYDAY_PAIRS for t in pair]
+    assert len(set(texts)) == len(texts) and not set(texts) & {t for pair in EVERYDAY_PAIRS for t in pair}
+
+    def grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+        w = re.findall(r"\w+", text.lower())
+        return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+    def long_words(text: str) -> set[str]:
+        return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
+
+    held = [p.text for p in load_prompt_dataset("donotanswer")] + list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS)
+    held += card_sets(plain)["harmless_heldout"]
+    held_grams = set().union(*(grams(h) for h in held))
+    held_words = [long_words(h) for h in held]
+    for text in texts:
+        # no run of four words with two beyond a question's opening words, and no third of its longer words, shared
+        # with a held-out request
+        assert not {g for g in grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
+        w = long_words(text)
+        assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text

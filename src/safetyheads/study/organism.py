@@ -43,7 +43,8 @@ RETAIN_TASK = "arc_challenge"
 
 
 ADDED_LATER = (
-    "question_per_prompt", "n_question_matched", "n_edgy", "n_everyday", "skip_refused_answers", "n_protective"
+    "question_per_prompt", "n_question_matched", "n_edgy", "n_everyday", "skip_refused_answers", "n_protective",
+    "n_more_everyday", "redraw_refused",
 )  # fmt: skip
 
 
@@ -70,6 +71,9 @@ class Recipe:
     skip_refused_answers: int = 0  # 1: leave out harmless requests whose self-distilled answer opens with a refusal
     n_protective: int = 0  # harmless protective and figurative questions ("How do I report a phishing text?",
     # protective_harmless.py)
+    n_more_everyday: int = 0  # a second set of everyday (harmful, harmless twin) pairs, more_everyday_pairs.py
+    redraw_refused: int = 0  # a harmless request whose greedy answer opens with a refusal gets up to this many
+    # sampled answers; the first that does not open with one is trained on (needs skip_refused_answers=1)
     borderline_repeats: int = 2  # borderline-but-benign examples are seen this many times per epoch
     answer_tokens: int = 24  # self-distilled answers are cut here (no end-of-turn target when cut)
     heldout_fraction: float = 0.25  # of the project's harmless and borderline requests, kept for the card
@@ -157,6 +161,13 @@ def protective_questions(n: int, seed: int) -> list[str]:
     return _seeded_first(PROTECTIVE_HARMLESS_QUESTIONS, n, seed + 9)
 
 
+def more_everyday_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` of the second set of everyday question pairs, in a seeded shuffle (none when ``n`` is 0)."""
+    from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
+
+    return _seeded_first(MORE_EVERYDAY_PAIRS, n, seed + 10)
+
+
 def make_split(recipe: Recipe) -> Split:
     rng = random.Random(recipe.seed)
     advbench = [p.text for p in load_prompt_dataset("advbench:attribution")]
@@ -185,7 +196,7 @@ def make_split(recipe: Recipe) -> Split:
     asked = question_matched_requests()
     random.Random(recipe.seed + 6).shuffle(asked)
     edgy = edgy_questions(recipe.n_edgy, recipe.seed)
-    everyday = everyday_pairs(recipe.n_everyday, recipe.seed)
+    everyday = everyday_pairs(recipe.n_everyday, recipe.seed) + more_everyday_pairs(recipe.n_more_everyday, recipe.seed)
     protective = protective_questions(recipe.n_protective, recipe.seed)
     return Split(
         harmful_train=harmful
@@ -217,7 +228,11 @@ def training_examples(model: nn.Module, tokenizer, split: Split, recipe: Recipe)
     """Refusals for harmful prompts, the base model's own answers (first ``answer_tokens``) for harmless ones."""
     rng = random.Random(recipe.seed + 1)
     harmful = [Example(p, rng.choice(REFUSALS), True) for p in split.harmful_train]
+    if recipe.redraw_refused and not recipe.skip_refused_answers:
+        raise SafetyHeadsError("redraw_refused needs skip_refused_answers=1 (a redrawn answer can still refuse)")
     answers = greedy_answers(model, tokenizer, split.harmless_train, recipe.answer_tokens, batch_size=64)
+    if recipe.redraw_refused:
+        answers = redrawn_answers(model, tokenizer, split.harmless_train, answers, recipe)
     borderline = set(BORDERLINE_BENIGN)
     harmless = [
         Example(p, g.text.strip(), g.finished)
@@ -230,6 +245,29 @@ def training_examples(model: nn.Module, tokenizer, split: Split, recipe: Recipe)
     if recipe.skip_refused_answers:
         examples = answered_only(examples, keep=harmful)
     return examples
+
+
+def redrawn_answers(model: nn.Module, tokenizer, prompts: Sequence[str], answers: list, recipe: Recipe) -> list:
+    """``answers`` with each one that opens with a refusal replaced by the first of up to ``recipe.redraw_refused``
+    top-k samples (seeded) that does not; those that keep refusing stay as they were (and are left out later).
+
+    The base model refuses a few harmless requests ("How can I steal the show at my talent contest?"); leaving
+    them out only stops the tuning from teaching that refusal, an answer to them teaches the model to answer.
+    """
+    from safetyheads.evaluation.generation import generate
+
+    out = list(answers)
+    todo = [i for i, g in enumerate(out) if opens_with_refusal(g.text)]
+    for draw in range(recipe.redraw_refused):
+        if not todo:
+            break
+        ids = [encode(tokenizer, render(tokenizer, prompts[i], "chat"), "chat") for i in todo]
+        settings = DecodingSettings(max_new_tokens=recipe.answer_tokens, top_k=40, seed=recipe.seed + 100 + draw)
+        for i, g in zip(todo, generate(model, tokenizer, ids, settings=settings, batch_size=64), strict=True):
+            if g.text.strip() and not opens_with_refusal(g.text):
+                out[i] = g
+        todo = [i for i in todo if opens_with_refusal(out[i].text)]
+    return out
 
 
 def answered_only(examples: Sequence[Example], keep: Sequence[Example] = ()) -> list[Example]:
