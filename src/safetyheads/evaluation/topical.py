@@ -457,10 +457,11 @@ class TopicalJudge(Judge):
 
     @torch.no_grad()
     def _answer_pass(
-        self, contexts: Sequence[list[int]], answers: Sequence[list[int]]
+        self, contexts: Sequence[list[int]], answers: Sequence[list[int]], likelihood: bool = True
     ) -> tuple[list[float | None], list[np.ndarray]]:
         """One forward over each request and answer: the answer's mean log-probability after the request (None for
-        no answer tokens) and its hidden states after ``params.state_layers`` averaged over its tokens."""
+        no answer tokens, and for every answer when ``likelihood`` is False: the vocabulary projection is then
+        skipped) and its hidden states after ``params.state_layers`` averaged over its tokens."""
         layers = self.params.state_layers
         check_depth(self.scorer, layers)
         device = next(self.scorer.parameters()).device
@@ -477,14 +478,15 @@ class TopicalJudge(Judge):
                 attention_mask=mask.to(device),
                 output_hidden_states=bool(layers),
                 use_cache=False,
-                logits_to_keep=ids.shape[1] - first,
+                logits_to_keep=ids.shape[1] - first if likelihood else 1,
             )
-            logprobs = result.logits.double().log_softmax(-1).cpu()
+            logprobs = result.logits.double().log_softmax(-1).cpu() if likelihood else None
             for r, b in enumerate(batch):
                 i = todo[b]
                 start, n = len(contexts[i]), len(answers[i])
-                pos = torch.arange(start - 1, start - 1 + n) - first
-                means[i] = float(logprobs[r, pos, torch.as_tensor(answers[i])].mean())
+                if logprobs is not None:
+                    pos = torch.arange(start - 1, start - 1 + n) - first
+                    means[i] = float(logprobs[r, pos, torch.as_tensor(answers[i])].mean())
                 if layers:
                     states[i] = np.concatenate(
                         [result.hidden_states[k][r, start : start + n].double().mean(0).cpu().numpy() for k in layers]
@@ -511,7 +513,7 @@ class TopicalJudge(Judge):
             contexts = contexts if contexts is not None else [self._context(c.prompt) for c in cases]
             if answers is None:
                 answers = [self.tokenizer(c.response, add_special_tokens=False).input_ids for c in cases]
-            parts.append(self._answer_pass(contexts, answers)[1])
+            parts.append(self._answer_pass(contexts, answers, likelihood=False)[1])
         if p.asked_layers:
             parts.append(self._asked(cases))
         return [np.concatenate([part[i] for part in parts]) if parts else np.zeros(0) for i in range(len(cases))]
