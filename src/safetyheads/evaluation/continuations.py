@@ -114,8 +114,16 @@ def _plain_route(model, ks: list[int], cut, out: list[torch.Tensor], batch_size:
         logprobs = logits.double().log_softmax(-1).cpu()  # position p is sequence position first + p
         for r, i in enumerate(idx):
             ctx, cont = cut[ks[i]]
-            pos = torch.arange(len(ctx) - 1, len(ctx) - 1 + len(cont)) - first
-            out[ks[i]] = logprobs[r, pos, torch.as_tensor(cont)]
+            out[ks[i]] = gather_continuation(logprobs, r, len(ctx), cont, first)
+
+
+def gather_continuation(
+    logprobs: torch.Tensor, row: int, context_length: int, continuation: Sequence[int], first: int
+) -> torch.Tensor:
+    """log p of each ``continuation`` token, read from row ``row`` of a right-padded forward's log-softmax whose
+    position 0 is sequence position ``first`` (the continuation starts at ``context_length``)."""
+    pos = torch.arange(context_length - 1, context_length - 1 + len(continuation)) - first
+    return logprobs[row, pos, torch.as_tensor(continuation)]
 
 
 def _shared_route(model, shared: dict, cut, out: list[torch.Tensor], batch_size: int, max_tokens: int) -> None:

@@ -55,6 +55,7 @@ from safetyheads.evaluation.continuations import (
     TOKENS_PER_FORWARD,
     TOKENS_PER_FORWARD_ELSEWHERE,
     continuation_logprobs,
+    gather_continuation,
     width_batches,
 )
 from safetyheads.evaluation.generation import right_pad
@@ -485,8 +486,7 @@ class TopicalJudge(Judge):
                 i = todo[b]
                 start, n = len(contexts[i]), len(answers[i])
                 if logprobs is not None:
-                    pos = torch.arange(start - 1, start - 1 + n) - first
-                    means[i] = float(logprobs[r, pos, torch.as_tensor(answers[i])].mean())
+                    means[i] = float(gather_continuation(logprobs, r, start, answers[i], first).mean())
                 if layers:
                     states[i] = np.concatenate(
                         [result.hidden_states[k][r, start : start + n].double().mean(0).cpu().numpy() for k in layers]
