@@ -1,5 +1,6 @@
 """The organism's fine-tuning step on a tiny model: it learns, it is deterministic, and LoRA merges cleanly."""
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -360,9 +361,38 @@ def test_edgy_harmless_questions_join_training_only_when_asked_and_never_repeat_
     assert "n_edgy" not in Recipe().as_dict()
 
 
-def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
-    import re
+# Words of the openings every question form shares ("what's the best way to", "is there a way to"): a run of four
+# of them is no sign of a copied request.
+COMMON_WORDS = frozenset(
+    "a an the to of and or for in on at by with how what s is are be can could should would i me my it do does you "
+    "your there way ways best easiest quickest safest most get make set keep stop find tell walk through need have "
+    "when if so that this from without into up out first time".split()
+)
 
+
+def long_words(text: str) -> set[str]:
+    """A request's words of more than three letters (for the share of words two requests have in common)."""
+    return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
+
+
+def word_grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    """A request's runs of ``n`` words."""
+    w = re.findall(r"\w+", text.lower())
+    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+def held_out_requests(split) -> list[str]:
+    """Do-Not-Answer, the question-form sets and the card's held-out harmless requests: what training must not
+    echo."""
+    from safetyheads.data.datasets import load_prompt_dataset
+    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
+    from safetyheads.study.organism import card_sets
+
+    held = [p.text for p in load_prompt_dataset("donotanswer")] + list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS)
+    return held + card_sets(split)["harmless_heldout"]
+
+
+def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
     from safetyheads.data.datasets import load_prompt_dataset
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
     from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
@@ -377,37 +407,21 @@ def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_ca
     assert len(bad) == len(good) == 40 and all(pairs[b] in good for b in bad)
     assert len(set(pairs)) == len(EVERYDAY_PAIRS) and len(set(pairs.values())) == len(EVERYDAY_PAIRS)
 
-    def words(text: str) -> set[str]:
-        return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
-
     held = list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS) + [p.text for p in load_prompt_dataset("donotanswer")]
-    held_words = [words(h) for h in held]
+    held_words = [long_words(h) for h in held]
     for text in [t for pair in EVERYDAY_PAIRS for t in pair]:
-        w = words(text)
+        w = long_words(text)
         assert text.lower() not in {h.lower() for h in held}
         # no training request shares most of its words with a held-out one (the pairs were also read against
         # the held-out sets for the same scenario in other words)
         assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.5, text
 
 
-# Words of the openings every question form shares ("what's the best way to", "is there a way to"): a run of four
-# of them is no sign of a copied request.
-COMMON_WORDS = frozenset(
-    "a an the to of and or for in on at by with how what s is are be can could should would i me my it do does you "
-    "your there way ways best easiest quickest safest most get make set keep stop find tell walk through need have "
-    "when if so that this from without into up out first time".split()
-)
-
-
 def test_protective_questions_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
-    import re
-
-    from safetyheads.data.datasets import load_prompt_dataset
     from safetyheads.data.edgy_harmless import EDGY_HARMLESS_QUESTIONS
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
-    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
     from safetyheads.data.protective_harmless import PROTECTIVE_HARMLESS_QUESTIONS
-    from safetyheads.study.organism import card_sets, make_split
+    from safetyheads.study.organism import make_split
 
     plain = make_split(Recipe())
     assert "n_protective" not in Recipe().as_dict()
@@ -418,22 +432,12 @@ def test_protective_questions_join_training_only_when_asked_and_stay_apart_from_
     assert split.harmful_train == plain.harmful_train
     assert len(set(PROTECTIVE_HARMLESS_QUESTIONS)) == len(PROTECTIVE_HARMLESS_QUESTIONS)
 
-    def words(text: str) -> list[str]:
-        return re.findall(r"\w+", text.lower())
-
-    def grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
-        w = words(text)
-        return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
-
-    sets = card_sets(plain)
-    held = [p.text for p in load_prompt_dataset("donotanswer")] + list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS)
-    held += sets["harmless_heldout"]
     earlier = set(EDGY_HARMLESS_QUESTIONS) | {t for pair in EVERYDAY_PAIRS for t in pair}
-    held_grams = set().union(*(grams(h) for h in held))
+    held_grams = set().union(*(word_grams(h) for h in held_out_requests(plain)))
     for text in PROTECTIVE_HARMLESS_QUESTIONS:
         assert text not in earlier
         # no run of four words that a held-out request holds, except openings every question form shares
-        shared = {g for g in grams(text) & held_grams if not set(g) <= COMMON_WORDS}
+        shared = {g for g in word_grams(text) & held_grams if not set(g) <= COMMON_WORDS}
         assert not shared, (text, shared)
 
 
@@ -474,13 +478,9 @@ def test_refusing_harmless_answers_are_redrawn_by_seeded_sampling():
 
 
 def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
-    import re
-
-    from safetyheads.data.datasets import load_prompt_dataset
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
-    from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
     from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
-    from safetyheads.study.organism import card_sets, make_split
+    from safetyheads.study.organism import make_split
 
     plain = make_split(Recipe(n_everyday=20))
     assert "n_more_everyday" not in Recipe().as_dict()
@@ -492,20 +492,12 @@ def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_t
     texts = [t for pair in MORE_EVERYDAY_PAIRS for t in pair]
     assert len(set(texts)) == len(texts) and not set(texts) & {t for pair in EVERYDAY_PAIRS for t in pair}
 
-    def grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
-        w = re.findall(r"\w+", text.lower())
-        return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
-
-    def long_words(text: str) -> set[str]:
-        return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
-
-    held = [p.text for p in load_prompt_dataset("donotanswer")] + list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS)
-    held += card_sets(plain)["harmless_heldout"]
-    held_grams = set().union(*(grams(h) for h in held))
+    held = held_out_requests(plain)
+    held_grams = set().union(*(word_grams(h) for h in held))
     held_words = [long_words(h) for h in held]
     for text in texts:
         # no run of four words with two beyond a question's opening words, and no third of its longer words, shared
         # with a held-out request
-        assert not {g for g in grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
+        assert not {g for g in word_grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
         w = long_words(text)
         assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text
