@@ -22,7 +22,7 @@ import torch
 from safetyheads.core.direction import last_position_activations
 from safetyheads.data.loading import load_model
 from safetyheads.data.prompts import encode, render
-from safetyheads.evaluation.topical import _logistic
+from safetyheads.evaluation.topical import fit_logistic
 from safetyheads.study.organism import Recipe, card_sets, make_split
 
 V5 = (
@@ -57,7 +57,7 @@ def main() -> None:
     for layer in range(1, harmful.shape[1], 2):  # after decoder layer layer + 1
         x = np.concatenate([harmful[:, layer], harmless[:, layer]])
         mean, scale = x.mean(0), x.std(0) + 1e-6
-        w, b = _logistic((x - mean) / scale, np.r_[np.ones(len(harmful)), np.zeros(len(harmless))], 100.0)
+        w, b = fit_logistic((x - mean) / scale, np.r_[np.ones(len(harmful)), np.zeros(len(harmless))], 100.0)
         score = {k: (v[:, layer] - mean) / scale @ w + b for k, v in held.items()}
         bound = max(np.quantile(score[k], 0.9) for k in HARMLESS)
         own = " ".join(f"{k} {float((s > 0).mean()):.2f}" for k, s in score.items())

@@ -20,10 +20,10 @@ from safetyheads.evaluation.topical import (
     Features,
     TopicalJudge,
     TopicalParams,
-    _logistic,
     decide,
     echo_share,
     fit,
+    fit_logistic,
     hidden_states_up_to,
     repeats_a_sentence,
 )
@@ -159,13 +159,13 @@ def test_logistic_fit_is_the_penalised_optimum():
     z[:, 1] = z[:, 0] + 0.01 * rng.normal(0.0, 1.0, 200)  # strongly correlated inputs, as hidden states are
     y = (z[:, 0] + 0.5 * rng.normal(0.0, 1.0, 200) > 0).astype(np.float64)
     for l2 in (0.1, 10.0, 300.0):
-        w, b = _logistic(z, y, l2)
+        w, b = fit_logistic(z, y, l2)
         p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
         assert np.abs(z.T @ (p - y) + l2 * w).max() < 1e-6
         assert abs(float((p - y).sum()) + 1e-8 * b) < 1e-6
     # one penalty per input: each weight meets its own
     penalty = np.where(np.arange(40) < 5, 0.5, 200.0)
-    w, b = _logistic(z, y, penalty)
+    w, b = fit_logistic(z, y, penalty)
     p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
     assert np.abs(z.T @ (p - y) + penalty * w).max() < 1e-6
 

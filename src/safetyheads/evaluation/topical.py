@@ -269,7 +269,7 @@ def decide(f: Features, p: TopicalParams) -> tuple[Outcome, str, float | None]:
     return Outcome.BROKEN, detail, prob
 
 
-def _logistic(z: np.ndarray, y: np.ndarray, l2: float | np.ndarray, steps: int = 100) -> tuple[np.ndarray, float]:
+def fit_logistic(z: np.ndarray, y: np.ndarray, l2: float | np.ndarray, steps: int = 100) -> tuple[np.ndarray, float]:
     """Minimise the summed log-loss plus ``l2``/2 times the squared weights (the bias is not penalised) by Newton's
     method; deterministic. ``l2`` is one penalty for every weight or one per input. Hidden states make the inputs
     many and correlated, where plain gradient descent is slow."""
@@ -317,12 +317,12 @@ def fit(
     feature_l2 = l2 if feature_l2 is None else feature_l2
     penalty = np.full(n, float(l2))
     penalty[: len(FEATURES)] = feature_l2
-    w, b = _logistic(z, np.array([label is Outcome.COMPLIED for _, label in left], dtype=np.float64), penalty)
+    w, b = fit_logistic(z, np.array([label is Outcome.COMPLIED for _, label in left], dtype=np.float64), penalty)
     rest = [i for i, (f, label) in enumerate(left) if label is not Outcome.COMPLIED and f.refusal is None]
     y2 = np.array([left[i][1] is Outcome.REFUSED for i in rest], dtype=np.float64)
     dw, db = (np.zeros(n), -30.0)
     if len(set(y2.tolist())) == 2:
-        dw, db = _logistic(z[rest], y2, penalty)
+        dw, db = fit_logistic(z[rest], y2, penalty)
     return TopicalParams(
         refusal_window,
         max_echo,
