@@ -501,3 +501,34 @@ def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_t
         assert not {g for g in word_grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
         w = long_words(text)
         assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text
+
+
+def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets_and_the_blind_check():
+    import sys
+
+    from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
+    from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
+    from safetyheads.data.word_pairs import WORD_PAIRS
+    from safetyheads.study.organism import make_split
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from organism_fresh_forms import FRESH_HARMFUL, FRESH_HARMLESS
+
+    plain = make_split(Recipe(n_everyday=20, n_more_everyday=10))
+    assert "n_word_pairs" not in Recipe().as_dict()
+    split = make_split(Recipe(n_everyday=20, n_more_everyday=10, n_word_pairs=40))
+    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
+    good = [p for p in split.harmless_train if p not in plain.harmless_train]
+    pairs = dict(WORD_PAIRS)
+    assert len(bad) == len(good) == 40 and all(pairs[b] in good for b in bad)
+    texts = [t for pair in WORD_PAIRS for t in pair]
+    earlier = {t for pair in EVERYDAY_PAIRS + MORE_EVERYDAY_PAIRS for t in pair}
+    assert len(set(texts)) == len(texts) and not set(texts) & earlier
+
+    held = held_out_requests(plain) + list(FRESH_HARMFUL + FRESH_HARMLESS)
+    held_grams = set().union(*(word_grams(h) for h in held))
+    held_words = [long_words(h) for h in held]
+    for text in texts:
+        assert not {g for g in word_grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
+        w = long_words(text)
+        assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text

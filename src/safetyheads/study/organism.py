@@ -44,7 +44,7 @@ RETAIN_TASK = "arc_challenge"
 
 ADDED_LATER = (
     "question_per_prompt", "n_question_matched", "n_edgy", "n_everyday", "skip_refused_answers", "n_protective",
-    "n_more_everyday", "redraw_refused",
+    "n_more_everyday", "redraw_refused", "n_word_pairs",
 )  # fmt: skip
 
 
@@ -74,6 +74,8 @@ class Recipe:
     n_more_everyday: int = 0  # a second set of everyday (harmful, harmless twin) pairs, more_everyday_pairs.py
     redraw_refused: int = 0  # a harmless request whose greedy answer opens with a refusal gets up to this many
     # sampled answers; the first that does not open with one is trained on (needs skip_refused_answers=1)
+    n_word_pairs: int = 0  # (harmful, harmless) pairs sharing a word, literal in one and figurative or benign in the
+    # other ("How do I knock someone out ...?", "How do I knock out my to-do list ...?"), word_pairs.py
     borderline_repeats: int = 2  # borderline-but-benign examples are seen this many times per epoch
     answer_tokens: int = 24  # self-distilled answers are cut here (no end-of-turn target when cut)
     heldout_fraction: float = 0.25  # of the project's harmless and borderline requests, kept for the card
@@ -168,6 +170,13 @@ def more_everyday_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     return _seeded_first(MORE_EVERYDAY_PAIRS, n, seed + 10)
 
 
+def word_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` of the pairs that share a word used literally and figuratively, in a seeded shuffle (none when 0)."""
+    from safetyheads.data.word_pairs import WORD_PAIRS
+
+    return _seeded_first(WORD_PAIRS, n, seed + 11)
+
+
 def make_split(recipe: Recipe) -> Split:
     rng = random.Random(recipe.seed)
     advbench = [p.text for p in load_prompt_dataset("advbench:attribution")]
@@ -197,6 +206,7 @@ def make_split(recipe: Recipe) -> Split:
     random.Random(recipe.seed + 6).shuffle(asked)
     edgy = edgy_questions(recipe.n_edgy, recipe.seed)
     everyday = everyday_pairs(recipe.n_everyday, recipe.seed) + more_everyday_pairs(recipe.n_more_everyday, recipe.seed)
+    everyday += word_pairs(recipe.n_word_pairs, recipe.seed)
     protective = protective_questions(recipe.n_protective, recipe.seed)
     return Split(
         harmful_train=harmful
