@@ -41,8 +41,8 @@ def test_untune_objective_matches_a_direct_computation():
             with ablated(tuned, [Head(layer, head)], spec):
                 after = [direct_kl(t, last_logprobs(tuned, ids)) for t, ids in zip(targets, PROMPTS, strict=True)]
             expected[Head(layer, head)] = sum(b - a for b, a in zip(base, after, strict=True)) / len(PROMPTS)
-            assert grid[layer][head] == pytest.approx(expected[Head(layer, head)], abs=1e-7)
-            assert result.steps[0].scores[layer][head] == pytest.approx(expected[Head(layer, head)], abs=1e-7)
+            assert grid[layer][head] == pytest.approx(expected[Head(layer, head)], abs=1e-6)
+            assert result.steps[0].scores[layer][head] == pytest.approx(expected[Head(layer, head)], abs=1e-6)
     assert result.group[0] == max(expected, key=lambda h: (expected[h], -h.layer, -h.head))
     with pytest.raises(SafetyHeadsError, match="untuned"):
         sahara_contrastive(tuned, PROMPTS, objective=Objective(reward="untune"), steps=1)
