@@ -392,6 +392,17 @@ def held_out_requests(split) -> list[str]:
     return held + card_sets(split)["harmless_heldout"]
 
 
+def assert_apart(texts, held) -> None:
+    """No text shares a run of four words with two beyond a question's opening words, or a third of its longer
+    words, with a held-out request."""
+    held_grams = set().union(*(word_grams(h) for h in held))
+    held_words = [long_words(h) for h in held]
+    for text in texts:
+        assert not {g for g in word_grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
+        w = long_words(text)
+        assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text
+
+
 def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
     from safetyheads.data.datasets import load_prompt_dataset
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
@@ -492,15 +503,7 @@ def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_t
     texts = [t for pair in MORE_EVERYDAY_PAIRS for t in pair]
     assert len(set(texts)) == len(texts) and not set(texts) & {t for pair in EVERYDAY_PAIRS for t in pair}
 
-    held = held_out_requests(plain)
-    held_grams = set().union(*(word_grams(h) for h in held))
-    held_words = [long_words(h) for h in held]
-    for text in texts:
-        # no run of four words with two beyond a question's opening words, and no third of its longer words, shared
-        # with a held-out request
-        assert not {g for g in word_grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
-        w = long_words(text)
-        assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text
+    assert_apart(texts, held_out_requests(plain))
 
 
 def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets_and_the_blind_check():
@@ -525,10 +528,4 @@ def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s
     earlier = {t for pair in EVERYDAY_PAIRS + MORE_EVERYDAY_PAIRS for t in pair}
     assert len(set(texts)) == len(texts) and not set(texts) & earlier
 
-    held = held_out_requests(plain) + list(FRESH_HARMFUL + FRESH_HARMLESS)
-    held_grams = set().union(*(word_grams(h) for h in held))
-    held_words = [long_words(h) for h in held]
-    for text in texts:
-        assert not {g for g in word_grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
-        w = long_words(text)
-        assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text
+    assert_apart(texts, held_out_requests(plain) + list(FRESH_HARMFUL + FRESH_HARMLESS))
