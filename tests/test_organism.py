@@ -507,15 +507,15 @@ def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_t
 
 
 def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets_and_the_blind_check():
-    import sys
+    import runpy
 
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
     from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
     from safetyheads.data.word_pairs import WORD_PAIRS
     from safetyheads.study.organism import make_split
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from organism_fresh_forms import FRESH_HARMFUL, FRESH_HARMLESS
+    # the blind check's requests, read from its benchmark without putting benchmarks/ on the import path
+    fresh = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "organism_fresh_forms.py"))
 
     plain = make_split(Recipe(n_everyday=20, n_more_everyday=10))
     assert "n_word_pairs" not in Recipe().as_dict()
@@ -528,4 +528,4 @@ def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s
     earlier = {t for pair in EVERYDAY_PAIRS + MORE_EVERYDAY_PAIRS for t in pair}
     assert len(set(texts)) == len(texts) and not set(texts) & earlier
 
-    assert_apart(texts, held_out_requests(plain) + list(FRESH_HARMFUL + FRESH_HARMLESS))
+    assert_apart(texts, held_out_requests(plain) + list(fresh["FRESH_HARMFUL"] + fresh["FRESH_HARMLESS"]))
