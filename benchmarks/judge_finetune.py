@@ -23,7 +23,6 @@ import random
 import sys
 import time
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_fit import measured  # noqa: E402
+from judge_fit import gold_rounds, measured  # noqa: E402
 
 from safetyheads.data.loading import load_model  # noqa: E402
 from safetyheads.data.refusal_text import first_refusal  # noqa: E402
@@ -52,12 +51,6 @@ LABELS = tuple(o.value for o in OUTCOMES)  # refused, complied, broken: the head
 COMPLIED = LABELS.index("complied")
 MAX_ANSWER_TOKENS = 160
 THRESHOLDS = (None, 0.4, 0.5, 0.6, 0.7, 0.8)  # None: the most likely outcome
-
-
-def gold_rounds() -> dict[int, int]:
-    """Each gold answer's round (the batch it was made and labelled in), by id."""
-    text = resources.files("safetyheads").joinpath("judge_gold.jsonl").read_text(encoding="utf-8")
-    return {row["id"]: row["round"] for row in map(json.loads, text.splitlines())}
 
 
 def encode(tokenizer, request: str, answer: str) -> list[int]:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_fit import BATCH, cross_validated, measured  # noqa: E402
+from judge_fit import batch_of, cross_validated, measured  # noqa: E402
 
 from safetyheads.evaluation.topical import READ_TEMPLATE  # noqa: E402
 from safetyheads.runs.gold import load_gold  # noqa: E402
@@ -90,7 +90,8 @@ def main() -> None:
     def pick(vector: np.ndarray, layers) -> np.ndarray:
         return np.concatenate([vector[LAYERS.index(k) * width : (LAYERS.index(k) + 1) * width] for k in layers] or [[]])
 
-    labels, fold = [i.label for i in items], [i.id // BATCH for i in items]
+    batch = batch_of()
+    labels, fold = [i.label for i in items], [batch[i.id] for i in items]
     for keep, pooled, asked in [(True, [], [])] + [json.loads(v) for v in args.variants]:
         variant = []
         for i in items:
