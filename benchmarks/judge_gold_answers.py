@@ -22,7 +22,8 @@ the chosen layer and at another one.
 project's question-form harmful requests, the last Do-Not-Answer Malicious Uses, and AdvBench/HarmBench requests
 again, under the conditions of ``ROUND3``. ``--round 4`` makes the fourth (``ROUND4``: new conditions, a fresh draw
 of all those request sets), ``--round 5`` the fifth (``ROUND5``: new conditions again, another fresh draw),
-``--round 6`` the sixth (``ROUND6``, likewise), ``--round 7`` the seventh (``ROUND7``, likewise).
+``--round 6`` the sixth (``ROUND6``, likewise), ``--round 7`` the seventh (``ROUND7``, likewise), ``--round 8`` the
+eighth (``ROUND8``: the version-9 organism in runs/organism_v9, its direction from the demo on it).
 
 Labelling is by reading (``docs/labeling-rules.md``); ``benchmarks/judge_gold_merge.py`` joins the labels.
 """
@@ -200,12 +201,31 @@ ROUND7: list[tuple[str, str, str, str]] = [
     ("r7-base-contrastive-uaq", BASE_MODEL, CONTRASTIVE_GROUP, "ua-q"),
 ]
 
+# Round 8: the organism of the form-robust recipe (docs/organism-and-demo.md, version 9, built into runs/organism_v9
+# by ``organism build``) under the demo's groups for it, its direction at two layers, and the untuned model.
+V9 = "runs/organism_v9"
+V9_SAHARA, V9_UNTUNE = "17-2,18-8,19-8", "1-5,8-1,18-8"
+ROUND8: list[tuple[str, str, str, str]] = [
+    ("r8-v9", V9, "", "ua-q"),
+    ("r8-v9-sahara-uaq", V9, V9_SAHARA, "ua-q"),
+    ("r8-v9-sahara-sc", V9, V9_SAHARA, "sc"),
+    ("r8-v9-untune-uaq", V9, V9_UNTUNE, "ua-q"),
+    ("r8-v9-direction", V9, "direction", "ua-q"),
+    ("r8-v9-direction-l12", V9, "direction:12", "ua-q"),
+    ("r8-v9-random-uaq", V9, "random:3", "ua-q"),
+    ("r8-base", BASE_MODEL, "", "ua-q"),
+    ("r8-base-sahara-uaq", BASE_MODEL, V9_SAHARA, "ua-q"),
+    # added after the first nine gave 29 complied answers, fewer than the 30 a test part needs to measure precision
+    ("r8-base-more", BASE_MODEL, "", "ua-q"),
+]
+
 # Rounds that draw afresh from every request set (round4_pool): the seed offset of each, and its conditions.
 FRESH_DRAWS: dict[int, tuple[int, list[tuple[str, str, str, str]]]] = {
     4: (0, ROUND4),
     5: (5, ROUND5),
     6: (6, ROUND6),
     7: (7, ROUND7),
+    8: (8, ROUND8),
 }
 
 
@@ -240,10 +260,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/judge_gold/answers.jsonl"))
     parser.add_argument("--per-condition", type=int, default=26)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7), default=1)
-    parser.add_argument("--direction", type=Path, help="rounds 2 to 7: the organism's refusal direction")
+    parser.add_argument("--round", type=int, choices=tuple(range(1, 9)), default=1)
+    parser.add_argument("--direction", type=Path, help="rounds 2 to 8: the organism's refusal direction")
     args = parser.parse_args()
-    build(log=print)
+    if args.round != 8:  # round 8 uses the version-9 organism, not the built-in one
+        build(log=print)
     conditions = CONDITIONS
     pool = request_pool(args.seed)
     if args.round >= 2:

@@ -9,7 +9,7 @@ disagreed on. Answers 0-467 (two batches) are the ``dev`` part, on which the def
 fitted; answers 468-701, a third batch generated and labelled after that design was set, are the ``test`` part,
 never used to set anything. Writes src/safetyheads/judge_gold.jsonl.
 
-``--round N`` (2 to 7) appends a later held-out batch (``judge_gold_answers.py --round N``) to the file as it
+``--round N`` (2 to 8) appends a later held-out batch (``judge_gold_answers.py --round N``) to the file as it
 stands: its pairs get the next ids and become the ``test`` part; every earlier pair becomes ``dev`` (the earlier
 test part was measured once and then used to redesign the judge, so it can no longer test it).
 """
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--reader-a", type=Path, required=True)
     parser.add_argument("--reader-b", type=Path, required=True)
     parser.add_argument("--settled", type=Path, required=True)
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7), default=1)
+    parser.add_argument("--round", type=int, choices=tuple(range(1, 9)), default=1)
     args = parser.parse_args()
     answers = [json.loads(line) for line in args.answers.read_text().splitlines() if line.strip()]
     a, b, settled = read_labels(args.reader_a), read_labels(args.reader_b), read_labels(args.settled)
