@@ -26,7 +26,6 @@ import json
 import re
 import time
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -58,16 +57,10 @@ BATCH = 234  # answers per batch of round 1: its ids 0-233, 234-467 and 468-701 
 THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 
 
-def gold_rounds() -> dict[int, int]:
-    """Each gold answer's round, by id."""
-    text = resources.files("safetyheads").joinpath("judge_gold.jsonl").read_text(encoding="utf-8")
-    return {row["id"]: row.get("round", 1) for row in map(json.loads, text.splitlines())}
-
-
-def batch_of() -> dict[int, int]:
-    """Each gold answer's batch, by id: round 1 in its three batches of BATCH, every later round one batch (round 8
-    holds 260 answers)."""
-    return {i: i // BATCH if r == 1 else r + 1 for i, r in gold_rounds().items()}
+def batch_of(item) -> int:
+    """A gold answer's batch: round 1 in its three batches of BATCH, every later round one batch (round 8 holds 260
+    answers)."""
+    return item.id // BATCH if item.round == 1 else item.round + 1
 
 
 def measured(items) -> dict[int, Features]:
@@ -136,8 +129,7 @@ def main() -> None:
     feats = measured(items)
     dev, test = (load_gold("dev"), load_gold("test")) if args.fit_on == "dev" else (items, [])
     dev_f, dev_y = [feats[i.id] for i in dev], [i.label for i in dev]
-    batch = batch_of()
-    fold = [batch[i.id] for i in dev]
+    fold = [batch_of(i) for i in dev]
     best, best_key = None, None
     grid = [(w, l2, f) for w in WINDOWS for l2 in PENALTIES for f in FEATURE_PENALTIES]
     for window, l2, feature_l2 in grid:

@@ -263,8 +263,6 @@ def main() -> None:
     parser.add_argument("--round", type=int, choices=tuple(range(1, 9)), default=1)
     parser.add_argument("--direction", type=Path, help="rounds 2 to 8: the organism's refusal direction")
     args = parser.parse_args()
-    if args.round != 8:  # round 8 uses the version-9 organism, not the built-in one
-        build(log=print)
     conditions = CONDITIONS
     pool = request_pool(args.seed)
     if args.round >= 2:
@@ -279,6 +277,8 @@ def main() -> None:
             offset, conditions = FRESH_DRAWS[args.round]
             pool = round4_pool(args.seed + offset, len(conditions) * args.per_condition)
         found = RefusalDirection.load(args.direction)
+    if any(model_name == ORGANISM for _, model_name, _, _ in conditions):  # round 8's organism is a built directory
+        build(log=print)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["condition"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
     loaded: dict[str, tuple] = {}

@@ -90,8 +90,7 @@ def main() -> None:
     def pick(vector: np.ndarray, layers) -> np.ndarray:
         return np.concatenate([vector[LAYERS.index(k) * width : (LAYERS.index(k) + 1) * width] for k in layers] or [[]])
 
-    batch = batch_of()
-    labels, fold = [i.label for i in items], [batch[i.id] for i in items]
+    labels, fold = [i.label for i in items], [batch_of(i) for i in items]
     for keep, pooled, asked in [(True, [], [])] + [json.loads(v) for v in args.variants]:
         variant = []
         for i in items:

@@ -46,6 +46,7 @@ class GoldItem:
     reader_a: Outcome
     reader_b: Outcome
     split: str
+    round: int = 1  # the batch it was generated and labelled in (round 1: ids 0-701)
 
 
 def load_gold(split: str | None = None) -> list[GoldItem]:
@@ -65,6 +66,7 @@ def load_gold(split: str | None = None) -> list[GoldItem]:
             reader_a=Outcome(row["reader_a"]),
             reader_b=Outcome(row["reader_b"]),
             split=row["split"],
+            round=int(row.get("round", 1)),
         )
         if split is None or item.split == split:
             items.append(item)
