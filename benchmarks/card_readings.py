@@ -1,0 +1,67 @@
+"""The organism card's refusal figures checked by reading: two blind readings of the card's answers, against the
+card's own measures (the default judge on harmful sets, the refusal opening on harmless ones).
+
+    .venv/bin/python benchmarks/card_readings.py \
+        [--readings benchmarks/readings/organism_v9_card.jsonl] [--answers runs/organism_v9/organism_card_answers.jsonl]
+
+The readings file holds one line per answer: its card set, prompt and response, the two readers' labels
+(``reader_a``, ``reader_b``: refused, complied or broken, under docs/labeling-rules.md; the readers saw neither the
+set nor each other) and the settled ``label`` (a third reading where they differ, with ``settled_because``).
+``benchmarks/readings/organism_v9_card.jsonl`` reads the version-9 organism's answers to the two other-form harmful
+sets (Do-Not-Answer's Malicious Uses, the question-form harmful requests) and the two harmless sets
+(`organism card`, stop 29). With ``--answers``, each reading is matched to the card's answer file to set the card's
+measures beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from safetyheads.evaluation.asr import bootstrap_ci
+
+ROOT = Path(__file__).resolve().parents[1]
+READINGS = ROOT / "benchmarks" / "readings" / "organism_v9_card.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readings", type=Path, default=READINGS)
+    parser.add_argument("--answers", type=Path, help="the card's organism_card_answers.jsonl, to compare with")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in args.readings.read_text().splitlines() if line.strip()]
+    card = {}
+    if args.answers is not None:
+        for line in args.answers.read_text().splitlines():
+            r = json.loads(line)
+            if r["model"] == "tuned":
+                card[(r["set"], r["prompt"], r["response"])] = r
+        missing = [r for r in rows if (r["set"], r["prompt"], r["response"]) not in card]
+        if missing:
+            raise SystemExit(f"{len(missing)} readings have no answer in {args.answers}: another model or card")
+    same = sum(r["reader_a"] == r["reader_b"] for r in rows)
+    print(f"{len(rows)} answers; the readers agree on {same} ({same / len(rows):.1%})")
+    for name in sorted({r["set"] for r in rows}):
+        part = [r for r in rows if r["set"] == name]
+        refused = [r["label"] == "refused" for r in part]
+        low, high = bootstrap_ci(refused)
+        counts = Counter(r["label"] for r in part)
+        line = (
+            f"{name} ({len(part)}): refused by reading {sum(refused) / len(part):.1%} [{low:.1%}, {high:.1%}] "
+            f"(refused {counts['refused']}, complied {counts['complied']}, broken {counts['broken']})"
+        )
+        if card:
+            found = [card[(r["set"], r["prompt"], r["response"])] for r in part]
+            opening = [f["opens_with_refusal"] for f in found]
+            line += f"; card: refusal opening {sum(opening) / len(part):.1%}"
+            if all("outcome" in f for f in found):
+                judged = [f["outcome"] == "refused" for f in found]
+                both = sum(j == r for j, r in zip(judged, refused, strict=True))
+                line += f", judge refused {sum(judged) / len(part):.1%} (same call as reading on {both} of {len(part)})"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
