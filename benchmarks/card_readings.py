@@ -4,12 +4,14 @@ card's own measures (the default judge on harmful sets, the refusal opening on h
     .venv/bin/python benchmarks/card_readings.py \
         [--readings benchmarks/readings/organism_v9_card.jsonl] [--answers runs/organism_v9/organism_card_answers.jsonl]
 
-The readings file holds one line per answer: its card set, prompt and response, the two readers' labels
-(``reader_a``, ``reader_b``: refused, complied or broken, under docs/labeling-rules.md; the readers saw neither the
-set nor each other) and the settled ``label`` (a third reading where they differ, with ``settled_because``).
+The readings file holds one line per answer: the card's model (``tuned`` or the untuned ``base``), its card set,
+prompt and response, the two readers' labels (``reader_a``, ``reader_b``: refused, complied or broken, under
+docs/labeling-rules.md; the readers saw neither the set nor each other) and the settled ``label`` (a third reading
+where they differ, with ``settled_because``).
 ``benchmarks/readings/organism_v9_card.jsonl`` reads the version-9 organism's answers to the two other-form harmful
-sets (Do-Not-Answer's Malicious Uses, the question-form harmful requests) and the two harmless sets
-(`organism card`, stop 29). With ``--answers``, each reading is matched to the card's answer file to set the card's
+sets (Do-Not-Answer's Malicious Uses, the question-form harmful requests) and the two harmless sets, and the untuned
+model's answers to the harmless sets (`organism card`, stop 29); ``organism_v8_card.jsonl`` the version-8 organism's
+answers to the harmless sets. With ``--answers``, each reading is matched to the card's answer file to set the card's
 measures beside it.
 """
 
@@ -36,24 +38,23 @@ def main() -> None:
     if args.answers is not None:
         for line in args.answers.read_text().splitlines():
             r = json.loads(line)
-            if r["model"] == "tuned":
-                card[(r["set"], r["prompt"], r["response"])] = r
-        missing = [r for r in rows if (r["set"], r["prompt"], r["response"]) not in card]
+            card[(r["model"], r["set"], r["prompt"], r["response"])] = r
+        missing = [r for r in rows if (r["model"], r["set"], r["prompt"], r["response"]) not in card]
         if missing:
             raise SystemExit(f"{len(missing)} readings have no answer in {args.answers}: another model or card")
     same = sum(r["reader_a"] == r["reader_b"] for r in rows)
     print(f"{len(rows)} answers; the readers agree on {same} ({same / len(rows):.1%})")
-    for name in sorted({r["set"] for r in rows}):
-        part = [r for r in rows if r["set"] == name]
+    for model, name in sorted({(r["model"], r["set"]) for r in rows}, key=lambda k: (k[0] != "tuned", k[1])):
+        part = [r for r in rows if (r["model"], r["set"]) == (model, name)]
         refused = [r["label"] == "refused" for r in part]
         low, high = bootstrap_ci(refused)
         counts = Counter(r["label"] for r in part)
         line = (
-            f"{name} ({len(part)}): refused by reading {sum(refused) / len(part):.1%} [{low:.1%}, {high:.1%}] "
+            f"{model}, {name} ({len(part)}): refused by reading {sum(refused) / len(part):.1%} [{low:.1%}, {high:.1%}] "
             f"(refused {counts['refused']}, complied {counts['complied']}, broken {counts['broken']})"
         )
         if card:
-            found = [card[(r["set"], r["prompt"], r["response"])] for r in part]
+            found = [card[(r["model"], r["set"], r["prompt"], r["response"])] for r in part]
             opening = [f["opens_with_refusal"] for f in found]
             line += f"; card: refusal opening {sum(opening) / len(part):.1%}"
             if all("outcome" in f for f in found):
