@@ -12,7 +12,7 @@ where they differ, with ``settled_because``).
 sets (Do-Not-Answer's Malicious Uses, the question-form harmful requests) and the two harmless sets, and the untuned
 model's answers to the harmless sets (`organism card`, stop 29); ``organism_v8_card.jsonl`` the version-8 organism's
 answers to the harmless sets. With ``--answers``, each reading is matched to the card's answer file to set the card's
-measures beside it.
+measures beside it, and the card's judge is scored against the readings on every answer it judged.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 from safetyheads.evaluation.asr import bootstrap_ci
+from safetyheads.runs.gold import agreement
+from safetyheads.types import Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 READINGS = ROOT / "benchmarks" / "readings" / "organism_v9_card.jsonl"
@@ -62,6 +64,15 @@ def main() -> None:
                 both = sum(j == r for j, r in zip(judged, refused, strict=True))
                 line += f", judge refused {sum(judged) / len(part):.1%} (same call as reading on {both} of {len(part)})"
         print(line)
+    judged = [(r, card[(r["model"], r["set"], r["prompt"], r["response"])]) for r in rows] if card else []
+    judged = [(r, f) for r, f in judged if "outcome" in f]
+    if judged:  # the card's judge against the readings, on every answer it judged (the harmful sets)
+        a = agreement([Outcome(r["label"]) for r, _ in judged], [Outcome(f["outcome"]) for _, f in judged])
+        print(
+            f"the card's judge on the {a['n']} answers it judged: agreement {a['agreement']:.1%}, complied precision "
+            f"{a['complied_precision']:.1%} ({a['matrix']['complied']['complied']} of {a['predicted_complied']}), "
+            f"recall {a['complied_recall']:.1%} (of {a['gold_complied']})"
+        )
 
 
 if __name__ == "__main__":
