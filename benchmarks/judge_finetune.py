@@ -30,19 +30,14 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_fit import measured  # noqa: E402
+from judge_fit import fit_as_shipped, measured  # noqa: E402
 
 from safetyheads.data.loading import load_model  # noqa: E402
 from safetyheads.data.refusal_text import first_refusal  # noqa: E402
 from safetyheads.evaluation.generation import right_pad  # noqa: E402
 from safetyheads.evaluation.topical import (  # noqa: E402
-    ASKED_LAYERS,
-    PARAMS_FILE,
     READ_TEMPLATE,
-    STATE_LAYERS,
-    TopicalParams,
     decide,
-    fit,
 )
 from safetyheads.runs.gold import agreement, load_gold  # noqa: E402
 from safetyheads.types import OUTCOMES, Outcome  # noqa: E402
@@ -212,12 +207,7 @@ def main() -> None:
     if not args.topical:
         return
     feats = measured(items)
-    shipped = TopicalParams.from_json(json.loads((ROOT / "src" / "safetyheads" / PARAMS_FILE).read_text()))
-    params = fit(
-        [feats[i.id] for i in train_items], [i.label for i in train_items], shipped.refusal_window,
-        threshold=shipped.threshold, l2=shipped.l2, state_layers=STATE_LAYERS, asked_layers=ASKED_LAYERS,
-        feature_l2=shipped.feature_l2,
-    )  # fmt: skip
+    params = fit_as_shipped([feats[i.id] for i in train_items], [i.label for i in train_items])
     topical = [decide(feats[i.id], params) for i in test]
     report(f"topical fitted on the same rounds, threshold {params.threshold}", gold, [o.value for o, _, _ in topical])
     never = replace(params, threshold=1.01)  # the topical judge's verdict where it does not say complied

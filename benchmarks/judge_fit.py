@@ -100,6 +100,16 @@ def measured(items) -> dict[int, Features]:
     return out
 
 
+def fit_as_shipped(feats: list[Features], labels) -> TopicalParams:
+    """The topical judge's two logistic models fitted on ``feats`` with the shipped settings (refusal window,
+    threshold, penalties, state layers)."""
+    shipped = TopicalParams.shipped()
+    return fit(
+        feats, labels, shipped.refusal_window, threshold=shipped.threshold, l2=shipped.l2,
+        state_layers=shipped.state_layers, asked_layers=shipped.asked_layers, feature_l2=shipped.feature_l2,
+    )  # fmt: skip
+
+
 def cross_validated(feats, labels, fold: list[int], window: float, l2: float, feature_l2: float) -> dict[float, dict]:
     """Agreement figures for every threshold in THRESHOLDS (the fits do not depend on it), each answer predicted by
     a fit on the other folds."""

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_fit import batch_of, measured  # noqa: E402
+from judge_fit import batch_of, fit_as_shipped, measured  # noqa: E402
 
-from safetyheads.evaluation.topical import PARAMS_FILE, TopicalParams, decide, fit, fit_logistic  # noqa: E402
+from safetyheads.evaluation.topical import decide, fit_logistic  # noqa: E402
 from safetyheads.runs.gold import load_gold  # noqa: E402
 from safetyheads.types import Outcome  # noqa: E402
 
@@ -65,16 +65,11 @@ def assemble(out: Path) -> None:
 def topical_left_out(items, feats) -> dict[int, tuple[Outcome, float | None]]:
     """The topical judge's verdict and probability for every gold pair, fitted with the shipped settings on the
     other batches."""
-    shipped = TopicalParams.from_json(json.loads((ROOT / "src" / "safetyheads" / PARAMS_FILE).read_text()))
     fold = [batch_of(i) for i in items]
     out = {}
     for k in sorted(set(fold)):
         train = [j for j in range(len(items)) if fold[j] != k]
-        params = fit(
-            [feats[items[j].id] for j in train], [items[j].label for j in train], shipped.refusal_window,
-            threshold=shipped.threshold, l2=shipped.l2, state_layers=shipped.state_layers,
-            asked_layers=shipped.asked_layers, feature_l2=shipped.feature_l2,
-        )  # fmt: skip
+        params = fit_as_shipped([feats[items[j].id] for j in train], [items[j].label for j in train])
         for j in range(len(items)):
             if fold[j] == k:
                 outcome, _, prob = decide(feats[items[j].id], params)
