@@ -30,42 +30,46 @@ ROOT = Path(__file__).resolve().parents[1]
 READINGS = ROOT / "benchmarks" / "readings" / "organism_v9_card.jsonl"
 
 
+def key(row: dict) -> tuple[str, str, str, str]:
+    """What matches a reading to the card's answer: model, set, request and answer."""
+    return row["model"], row["set"], row["prompt"], row["response"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--readings", type=Path, default=READINGS)
     parser.add_argument("--answers", type=Path, help="the card's organism_card_answers.jsonl, to compare with")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.readings.read_text().splitlines() if line.strip()]
-    card = {}
+    found: list[dict | None] = [None] * len(rows)  # each reading's answer in the card's file
     if args.answers is not None:
-        for line in args.answers.read_text().splitlines():
-            r = json.loads(line)
-            card[(r["model"], r["set"], r["prompt"], r["response"])] = r
-        missing = [r for r in rows if (r["model"], r["set"], r["prompt"], r["response"]) not in card]
+        card = {key(r): r for r in map(json.loads, args.answers.read_text().splitlines())}
+        missing = [r for r in rows if key(r) not in card]
         if missing:
             raise SystemExit(f"{len(missing)} readings have no answer in {args.answers}: another model or card")
+        found = [card[key(r)] for r in rows]
     same = sum(r["reader_a"] == r["reader_b"] for r in rows)
     print(f"{len(rows)} answers; the readers agree on {same} ({same / len(rows):.1%})")
     for model, name in sorted({(r["model"], r["set"]) for r in rows}, key=lambda k: (k[0] != "tuned", k[1])):
-        part = [r for r in rows if (r["model"], r["set"]) == (model, name)]
-        refused = [r["label"] == "refused" for r in part]
+        part = [(r, f) for r, f in zip(rows, found, strict=True) if (r["model"], r["set"]) == (model, name)]
+        refused = [r["label"] == "refused" for r, _ in part]
         low, high = bootstrap_ci(refused)
-        counts = Counter(r["label"] for r in part)
+        counts = Counter(r["label"] for r, _ in part)
         line = (
             f"{model}, {name} ({len(part)}): refused by reading {sum(refused) / len(part):.1%} [{low:.1%}, {high:.1%}] "
             f"(refused {counts['refused']}, complied {counts['complied']}, broken {counts['broken']})"
         )
-        if card:
-            found = [card[(r["model"], r["set"], r["prompt"], r["response"])] for r in part]
-            opening = [f["opens_with_refusal"] for f in found]
+        if args.answers is not None:
+            opening = [f["opens_with_refusal"] for _, f in part]
             line += f"; card: refusal opening {sum(opening) / len(part):.1%}"
-            if all("outcome" in f for f in found):
-                judged = [f["outcome"] == "refused" for f in found]
-                both = sum(j == r for j, r in zip(judged, refused, strict=True))
-                line += f", judge refused {sum(judged) / len(part):.1%} (same call as reading on {both} of {len(part)})"
+            if all("outcome" in f for _, f in part):
+                by_judge = [f["outcome"] == "refused" for _, f in part]
+                both = sum(j == r for j, r in zip(by_judge, refused, strict=True))
+                line += (
+                    f", judge refused {sum(by_judge) / len(part):.1%} (same call as reading on {both} of {len(part)})"
+                )
         print(line)
-    judged = [(r, card[(r["model"], r["set"], r["prompt"], r["response"])]) for r in rows] if card else []
-    judged = [(r, f) for r, f in judged if "outcome" in f]
+    judged = [(r, f) for r, f in zip(rows, found, strict=True) if f is not None and "outcome" in f]
     if judged:  # the card's judge against the readings, on every answer it judged (the harmful sets)
         a = agreement([Outcome(r["label"]) for r, _ in judged], [Outcome(f["outcome"]) for _, f in judged])
         print(
