@@ -115,6 +115,29 @@ def read_pairs(items, gguf: Path) -> dict[str, np.ndarray]:
     return saved
 
 
+def complied_calls(items, topical) -> tuple[list, np.ndarray, np.ndarray, int, np.ndarray]:
+    """The topical judge's left-out `complied` calls: the pairs, whether each is right, its batch, the number of
+    gold `complied` pairs, and each call's topical probability (all printed as the header line)."""
+    called = [i for i in items if topical[i.id][0] == Outcome.COMPLIED]
+    right = np.array([i.label == Outcome.COMPLIED for i in called])
+    fold = np.array([batch_of(i) for i in called])
+    gold_complied = sum(i.label == Outcome.COMPLIED for i in items)
+    print(f"{len(called)} complied calls, {int((~right).sum())} wrong; {gold_complied} gold complied in {len(items)}")
+    return called, right, fold, gold_complied, np.array([topical[i.id][1] for i in called])
+
+
+def report_veto(name: str, score: np.ndarray, right: np.ndarray, gold_complied: int, cuts) -> None:
+    """Print a score's AUC for right against wrong calls, and precision and recall on `complied` over the whole
+    gold set after vetoing the calls scored below each cut."""
+    line = [f"{name}: AUC among the calls {auc(score, right):.3f}"]
+    for cut in cuts:
+        keep = score >= cut
+        hits = int((keep & right).sum())
+        precision = hits / max(int(keep.sum()), 1)
+        line.append(f"veto < {cut:g}: precision {precision:.3f}, recall {hits / gold_complied:.3f}")
+    print("; ".join(line), flush=True)
+
+
 def auc(scores: np.ndarray, right: np.ndarray) -> float:
     pos, neg = scores[right], scores[~right]
     return float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
@@ -146,23 +169,11 @@ def main() -> None:
     topical = topical_left_out(items, feats)
     asked = [i for i in items if (topical[i.id][1] or 0.0) >= MIN_PROB]
     read = read_pairs(asked, args.gguf)
-    called = [i for i in items if topical[i.id][0] == Outcome.COMPLIED]
-    right = np.array([i.label == Outcome.COMPLIED for i in called])
-    fold = np.array([batch_of(i) for i in called])
-    gold_complied = sum(i.label == Outcome.COMPLIED for i in items)
-    print(f"{len(called)} complied calls, {int((~right).sum())} wrong; {gold_complied} gold complied in {len(items)}")
-    t_prob = np.array([topical[i.id][1] for i in called])
+    called, right, fold, gold_complied, t_prob = complied_calls(items, topical)
     t_logit = np.log(t_prob / (1.0 - t_prob))
 
     def veto(name: str, score: np.ndarray, cuts) -> None:
-        line = [f"{name}: AUC among the calls {auc(score, right):.3f}"]
-        for cut in cuts:
-            keep = score >= cut
-            hits = int((keep & right).sum())
-            line.append(
-                f"veto < {cut:g}: precision {hits / max(int(keep.sum()), 1):.3f}, recall {hits / gold_complied:.3f}"
-            )
-        print("; ".join(line), flush=True)
+        report_veto(name, score, right, gold_complied, cuts)
 
     veto("topical probability (itself)", t_prob, (0.35, 0.5, 0.65))
     yes_no = np.array([float(read[f"y{i.id}"][0]) for i in called])

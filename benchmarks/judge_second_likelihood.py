@@ -1,0 +1,141 @@
+"""Does a 1.5B model's likelihood of the answer tell the topical judge's right `complied` calls from wrong ones?
+
+    .venv/bin/python benchmarks/judge_second_likelihood.py --gguf runs/judge_gold/qwen.gguf [--contexts request,code]
+
+(The GGUF is assembled as in benchmarks/judge_veto_reader.py.) The topical judge's wrong `complied` calls are answers
+that take up the task in form only: nonsense content, framing, a wrong topic. They were written by SmolLM2-135M
+variants, so SmolLM2's own likelihood of them (the judge's coherence measure) says little. This scores each answer
+under Qwen2.5-Coder-1.5B-Instruct instead: the per-token negative log-likelihood of the answer after the request
+(through Qwen's chat template), and after unrelated requests of the same forms (topicality under the larger model).
+Per-token NLLs are cached in runs/judge_gold/second_likelihood.npz. Among the topical judge's `complied` calls
+(predicted with the pair's batch left out, as in judge_veto_reader) it prints each measurement's AUC for right
+against wrong calls, and a read-out of the measurements plus the topical log-odds, fitted with the batch left out,
+with the precision and recall on `complied` after vetoing calls below a cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from judge_fit import measured  # noqa: E402
+from judge_veto_reader import (  # noqa: E402
+    MIN_PROB,
+    auc,
+    complied_calls,
+    left_out_probe,
+    report_veto,
+    topical_left_out,
+)
+
+from safetyheads.evaluation.topical import UNRELATED_REQUESTS  # noqa: E402
+from safetyheads.runs.gold import load_gold  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "runs" / "judge_gold" / "second_likelihood.npz"
+MAX_ANSWER_TOKENS = 96
+CONTEXTS = {"request": None, "code": UNRELATED_REQUESTS[0], "story": UNRELATED_REQUESTS[3]}
+
+
+def token_nlls(items, gguf: Path, context: str) -> dict[str, np.ndarray]:
+    """Per-token NLL of each answer after ``context`` ("request": the pair's own), cached under ``<context><id>``."""
+    made_with = json.dumps([str(gguf.resolve()), MAX_ANSWER_TOKENS])
+    saved = dict(np.load(CACHE)) if CACHE.exists() else {}
+    if str(saved.pop("made_with", made_with)) != made_with:
+        saved = {}
+    todo = [i for i in items if f"{context}{i.id}" not in saved]
+    if not todo:
+        return saved
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32).eval()
+    t0 = time.perf_counter()
+    for s in range(0, len(todo), 8):
+        part = todo[s : s + 8]
+        rows, spans = [], []
+        for i in part:
+            request = i.prompt if CONTEXTS[context] is None else CONTEXTS[context]
+            chat = [{"role": "user", "content": request}]
+            head = tok.encode(tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True))
+            answer = tok.encode(i.response)[:MAX_ANSWER_TOKENS]
+            rows.append(head + answer)
+            spans.append((len(head), len(answer)))
+        width = max(len(r) for r in rows)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), -1)
+        for r, (i, (h, n)) in enumerate(zip(part, spans, strict=True)):
+            target = ids[r, h : h + n]
+            saved[f"{context}{i.id}"] = (-logp[r, h - 1 : h + n - 1].gather(-1, target[:, None])[:, 0]).numpy()
+        if (s // 8) % 10 == 9 or s + 8 >= len(todo):
+            CACHE.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(CACHE, made_with=np.array(made_with), **saved)
+            done = s + len(part)
+            print(f"{context}: {done}/{len(todo)} answers scored ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return saved
+
+
+def measurements(nll: np.ndarray) -> list[float]:
+    """Mean NLL, the mean of the worst quarter of tokens, the worst 8-token window and the share of tokens over 6
+    nats."""
+    worst = np.sort(nll)[::-1][: max(1, len(nll) // 4)]
+    window = max(nll[k : k + 8].mean() for k in range(max(1, len(nll) - 7)))
+    return [float(nll.mean()), float(worst.mean()), float(window), float((nll > 6.0).mean())]
+
+
+NAMES = ("mean NLL", "worst-quarter NLL", "worst 8-token window", "share over 6 nats")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gguf", type=Path, required=True, help="the scoring model's GGUF file")
+    parser.add_argument("--contexts", default="request", help=f"comma-separated, of {', '.join(CONTEXTS)}")
+    args = parser.parse_args()
+    contexts = args.contexts.split(",")
+    unknown = [c for c in contexts if c not in CONTEXTS]
+    if unknown or "request" not in contexts:
+        parser.error(f"--contexts must include 'request' and be among {', '.join(CONTEXTS)}")
+    items = load_gold()
+    topical = topical_left_out(items, measured(items))
+    asked = [i for i in items if (topical[i.id][1] or 0.0) >= MIN_PROB]
+    saved: dict[str, np.ndarray] = {}
+    for context in contexts:
+        saved = token_nlls(asked, args.gguf, context)
+    called, right, fold, gold_complied, t_prob = complied_calls(items, topical)
+    t_logit = np.log(t_prob / (1.0 - t_prob))
+
+    def veto(name: str, score: np.ndarray, cuts) -> None:
+        report_veto(name, score, right, gold_complied, cuts)
+
+    veto("topical probability (itself)", t_prob, (0.35, 0.5, 0.65))
+    columns = []
+    for context in contexts:
+        m = np.array([measurements(saved[f"{context}{i.id}"]) for i in called])
+        for k, name in enumerate(NAMES):
+            print(f"{context}, {name}: AUC (lower is right) {auc(-m[:, k], right):.3f}")
+        columns.append(m)
+    x = np.concatenate(columns, axis=1)
+    if len(contexts) > 1:
+        for c in range(1, len(contexts)):
+            gap = columns[c][:, 0] - columns[0][:, 0]
+            print(f"topicality vs {contexts[c]} (mean NLL gap): AUC {auc(gap, right):.3f}")
+            x = np.concatenate([x, gap[:, None]], axis=1)
+    for l2 in (0.1, 1.0, 10.0):
+        p = left_out_probe(x, right, fold, l2)
+        veto(f"read-out of the measurements, l2 {l2:g}", p, (0.5, 0.7))
+        both = left_out_probe(np.concatenate([x, t_logit[:, None]], axis=1), right, fold, l2)
+        veto(f"  read-out with the topical log-odds, l2 {l2:g}", both, (0.5, 0.6, 0.7, 0.8))
+
+
+if __name__ == "__main__":
+    main()
