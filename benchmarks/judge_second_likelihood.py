@@ -29,8 +29,10 @@ from judge_fit import measured  # noqa: E402
 from judge_veto_reader import (  # noqa: E402
     MIN_PROB,
     auc,
+    cached,
     complied_calls,
     left_out_probe,
+    load_gguf,
     report_veto,
     topical_left_out,
 )
@@ -47,16 +49,11 @@ CONTEXTS = {"request": None, "code": UNRELATED_REQUESTS[0], "story": UNRELATED_R
 def token_nlls(items, gguf: Path, context: str) -> dict[str, np.ndarray]:
     """Per-token NLL of each answer after ``context`` ("request": the pair's own), cached under ``<context><id>``."""
     made_with = json.dumps([str(gguf.resolve()), MAX_ANSWER_TOKENS])
-    saved = dict(np.load(CACHE)) if CACHE.exists() else {}
-    if str(saved.pop("made_with", made_with)) != made_with:
-        saved = {}
+    saved = cached(CACHE, made_with)
     todo = [i for i in items if f"{context}{i.id}" not in saved]
     if not todo:
         return saved
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32).eval()
+    tok, model = load_gguf(gguf)
     t0 = time.perf_counter()
     for s in range(0, len(todo), 8):
         part = todo[s : s + 8]

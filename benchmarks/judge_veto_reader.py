@@ -77,19 +77,28 @@ def topical_left_out(items, feats) -> dict[int, tuple[Outcome, float | None]]:
     return out
 
 
-def read_pairs(items, gguf: Path) -> dict[str, np.ndarray]:
-    """The reader's log-odds (``y<id>``) and last-position states (``s<id>``) of every pair in ``items`` (cached)."""
-    made_with = json.dumps([str(gguf.resolve()), LAYERS, QUESTION, MAX_ANSWER_TOKENS])
-    saved = dict(np.load(CACHE)) if CACHE.exists() else {}
-    if str(saved.pop("made_with", made_with)) != made_with:
-        saved = {}
-    todo = [i for i in items if f"s{i.id}" not in saved]
-    if not todo:
-        return saved
+def cached(path: Path, made_with: str) -> dict[str, np.ndarray]:
+    """What ``path`` holds, or nothing when it was made with other settings than ``made_with``."""
+    saved = dict(np.load(path)) if path.exists() else {}
+    return saved if str(saved.pop("made_with", made_with)) == made_with else {}
+
+
+def load_gguf(gguf: Path):
+    """Tokenizer and float32 model from a GGUF file (transformers dequantises it; about 2 min on a 2-core CPU)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32).eval()
+    return tok, AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32).eval()
+
+
+def read_pairs(items, gguf: Path) -> dict[str, np.ndarray]:
+    """The reader's log-odds (``y<id>``) and last-position states (``s<id>``) of every pair in ``items`` (cached)."""
+    made_with = json.dumps([str(gguf.resolve()), LAYERS, QUESTION, MAX_ANSWER_TOKENS])
+    saved = cached(CACHE, made_with)
+    todo = [i for i in items if f"s{i.id}" not in saved]
+    if not todo:
+        return saved
+    tok, model = load_gguf(gguf)
     tok.padding_side = "left"
     yes = [tok.encode(w)[0] for w in ("Yes", " Yes")]
     no = [tok.encode(w)[0] for w in ("No", " No")]
