@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from judge_fit import measured  # noqa: E402
@@ -37,12 +36,14 @@ from judge_veto_reader import (  # noqa: E402
     topical_left_out,
 )
 
+from safetyheads.evaluation.continuations import continuation_logprobs  # noqa: E402
 from safetyheads.evaluation.topical import UNRELATED_REQUESTS  # noqa: E402
 from safetyheads.runs.gold import load_gold  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "runs" / "judge_gold" / "second_likelihood.npz"
 MAX_ANSWER_TOKENS = 96
+SAVE_EVERY = 80  # answers between cache writes
 CONTEXTS = {"request": None, "code": UNRELATED_REQUESTS[0], "story": UNRELATED_REQUESTS[3]}
 
 
@@ -54,31 +55,20 @@ def token_nlls(items, gguf: Path, context: str) -> dict[str, np.ndarray]:
     if not todo:
         return saved
     tok, model = load_gguf(gguf)
+    pairs = []
+    for i in todo:
+        chat = [{"role": "user", "content": i.prompt if CONTEXTS[context] is None else CONTEXTS[context]}]
+        head = tok.encode(tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True))
+        pairs.append((head, tok.encode(i.response)[:MAX_ANSWER_TOKENS]))
     t0 = time.perf_counter()
-    for s in range(0, len(todo), 8):
-        part = todo[s : s + 8]
-        rows, spans = [], []
-        for i in part:
-            request = i.prompt if CONTEXTS[context] is None else CONTEXTS[context]
-            chat = [{"role": "user", "content": request}]
-            head = tok.encode(tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True))
-            answer = tok.encode(i.response)[:MAX_ANSWER_TOKENS]
-            rows.append(head + answer)
-            spans.append((len(head), len(answer)))
-        width = max(len(r) for r in rows)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
-        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
-        with torch.no_grad():
-            logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), -1)
-        for r, (i, (h, n)) in enumerate(zip(part, spans, strict=True)):
-            target = ids[r, h : h + n]
-            saved[f"{context}{i.id}"] = (-logp[r, h - 1 : h + n - 1].gather(-1, target[:, None])[:, 0]).numpy()
-        if (s // 8) % 10 == 9 or s + 8 >= len(todo):
-            CACHE.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(CACHE, made_with=np.array(made_with), **saved)
-            done = s + len(part)
-            print(f"{context}: {done}/{len(todo)} answers scored ({time.perf_counter() - t0:.0f} s)", flush=True)
+    for s in range(0, len(todo), SAVE_EVERY):
+        logprobs = continuation_logprobs(model, pairs[s : s + SAVE_EVERY], batch_size=8)
+        for i, row in zip(todo[s : s + SAVE_EVERY], logprobs, strict=True):
+            saved[f"{context}{i.id}"] = (-row).numpy()
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(CACHE, made_with=np.array(made_with), **saved)
+        done = min(s + SAVE_EVERY, len(todo))
+        print(f"{context}: {done}/{len(todo)} answers scored ({time.perf_counter() - t0:.0f} s)", flush=True)
     return saved
 
 
@@ -98,10 +88,10 @@ def main() -> None:
     parser.add_argument("--gguf", type=Path, required=True, help="the scoring model's GGUF file")
     parser.add_argument("--contexts", default="request", help=f"comma-separated, of {', '.join(CONTEXTS)}")
     args = parser.parse_args()
-    contexts = args.contexts.split(",")
-    unknown = [c for c in contexts if c not in CONTEXTS]
-    if unknown or "request" not in contexts:
+    asked_for = args.contexts.split(",")
+    if "request" not in asked_for or any(c not in CONTEXTS for c in asked_for):
         parser.error(f"--contexts must include 'request' and be among {', '.join(CONTEXTS)}")
+    contexts = ["request"] + [c for c in dict.fromkeys(asked_for) if c != "request"]  # the gaps are taken from it
     items = load_gold()
     topical = topical_left_out(items, measured(items))
     asked = [i for i in items if (topical[i.id][1] or 0.0) >= MIN_PROB]
@@ -121,12 +111,11 @@ def main() -> None:
         for k, name in enumerate(NAMES):
             print(f"{context}, {name}: AUC (lower is right) {auc(-m[:, k], right):.3f}")
         columns.append(m)
+    for c in range(1, len(contexts)):  # contexts[0] is the request itself
+        gap = columns[c][:, 0] - columns[0][:, 0]
+        print(f"topicality vs {contexts[c]} (mean NLL gap): AUC {auc(gap, right):.3f}")
+        columns.append(gap[:, None])
     x = np.concatenate(columns, axis=1)
-    if len(contexts) > 1:
-        for c in range(1, len(contexts)):
-            gap = columns[c][:, 0] - columns[0][:, 0]
-            print(f"topicality vs {contexts[c]} (mean NLL gap): AUC {auc(gap, right):.3f}")
-            x = np.concatenate([x, gap[:, None]], axis=1)
     for l2 in (0.1, 1.0, 10.0):
         p = left_out_probe(x, right, fold, l2)
         veto(f"read-out of the measurements, l2 {l2:g}", p, (0.5, 0.7))
