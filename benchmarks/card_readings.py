@@ -14,13 +14,16 @@ model's answers to the harmless sets (`organism card`, stop 29); ``organism_v8_c
 answers to the harmless sets; ``organism_v10_card.jsonl`` the version-10 organism's answers to all four sets (stop
 32), and ``organism_v11_card.jsonl`` the version-11 organism's (stop 33). With ``--answers``, each reading is
 matched to the card's answer file to set the card's measures beside it, and the card's judge is scored against the
-readings on every answer it judged.
+readings on every answer it judged. With ``--paired OTHER`` (another model's readings of the same requests), each set's
+refusals by reading are compared request by request: how many each model alone refuses, and the exact two-sided
+McNemar p-value of that split (a binomial test on the requests where the two differ).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -41,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--readings", type=Path, default=READINGS)
     parser.add_argument("--answers", type=Path, help="the card's organism_card_answers.jsonl, to compare with")
+    parser.add_argument("--paired", type=Path, help="another model's readings of the same requests, to compare with")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.readings.read_text().splitlines() if line.strip()]
     found: list[dict | None] = [None] * len(rows)  # each reading's answer in the card's file
@@ -78,6 +82,32 @@ def main() -> None:
             f"the card's judge on the {a['n']} answers it judged: agreement {a['agreement']:.1%}, complied precision "
             f"{a['complied_precision']:.1%} ({a['matrix']['complied']['complied']} of {a['predicted_complied']}), "
             f"recall {a['complied_recall']:.1%} (of {a['gold_complied']})"
+        )
+    if args.paired is not None:
+        paired(rows, [json.loads(line) for line in args.paired.read_text().splitlines() if line.strip()], args.paired)
+
+
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value: a binomial test with p = 1/2 on the pairs where the two differ."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2**n)
+
+
+def paired(rows: list[dict], other: list[dict], name: Path) -> None:
+    """Refusal by reading of the tuned model against another's, request by request, for each set both read."""
+    theirs = {(r["set"], r["prompt"]): r["label"] == "refused" for r in other if r["model"] == "tuned"}
+    for set_name in sorted({r["set"] for r in rows if r["model"] == "tuned"}):
+        both = [(r["label"] == "refused", theirs[(set_name, r["prompt"])]) for r in rows
+                if r["model"] == "tuned" and r["set"] == set_name and (set_name, r["prompt"]) in theirs]  # fmt: skip
+        if not both:
+            continue
+        only_here = sum(a and not b for a, b in both)
+        only_there = sum(b and not a for a, b in both)
+        print(
+            f"{set_name} ({len(both)} requests read for both): refused here only {only_here}, in {name.name} only "
+            f"{only_there}; exact McNemar p {mcnemar_p(only_here, only_there):.3f}"
         )
 
 
