@@ -529,3 +529,22 @@ def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s
     assert len(set(texts)) == len(texts) and not set(texts) & earlier
 
     assert_apart(texts, held_out_requests(plain) + list(fresh["FRESH_HARMFUL"] + fresh["FRESH_HARMLESS"]))
+
+
+def test_the_printed_card_says_its_targets_are_the_card_s_own_unvalidated_measures():
+    from safetyheads.cli.organism import print_card, stdout
+
+    rates = {"refusal_keyword": 0.5, "refusal_opening": 0.5}
+    side = {k: dict(rates) for k in ("advbench_evaluation", "harmbench_heldout", "harmless_heldout")}
+    side["borderline_heldout"] = dict(rates)
+    side["helpfulness"] = {"arc_easy": 0.48, "boolq": 0.32}
+    shown = {
+        "tuned": side,
+        "base": side,
+        "targets": {"advbench_refusal_ge_0.90": False, "arc_easy_within_2_points": True},
+    }
+    with stdout.capture() as captured:
+        print_card(shown)
+    text = " ".join(captured.get().split())
+    assert "targets met by the card's own measures: advbench_refusal_ge_0.90: NO, arc_easy_within_2_points: yes" in text
+    assert "not validated" in text and "Read the answers behind the card before relying on a target." in text

@@ -45,7 +45,12 @@ def print_card(card: dict) -> None:
         table.add_row(f"{task} accuracy", f"{b['helpfulness'][task]:.1%}", f"{t['helpfulness'][task]:.1%}")
     stdout.print(table)
     met = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in card["targets"].items())
-    stdout.print(f"targets met: {met}")
+    stdout.print(f"targets met by the card's own measures: {met}")
+    stdout.print(
+        "These measures are not validated for this: on harmful sets the default judge (its precision and recall on "
+        "`complied` are below the targets, docs/evaluation.md), on harmless ones the refusal opening (it misses "
+        "declines without a refusal phrase). Read the answers behind the card before relying on a target."
+    )
 
 
 @app.command("build")
