@@ -7,7 +7,7 @@
 figuratively, protective questions from a potential victim, legal tasks that sound risky) were written for the
 project by a writer who saw neither the training data nor the card's sets. Of the 60 + 60 written, those near a
 training request of recipe v6 (a shared run of five words other than question openings, or half or more of their
-content words in common with one; ``tests/test_organism.py``'s ``COMMON_WORDS``) were left out: 48 and 33 remain.
+content words in common with one; ``safetyheads.data.nearness``) were left out: 48 and 33 remain.
 The organism's training data covers so many everyday questions that 27 of the 60 harmless ones had a near twin in
 it. Shares as the card counts them: the default judge's on harmful answers, a refusal opening on harmless ones.
 """

@@ -20,20 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from safetyheads.data.loading import load_model
+from safetyheads.data.nearness import long_words, telling_runs, word_runs
 from safetyheads.study.organism import Recipe, answers, card_sets, make_split, refusal_rates
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITTEN = ROOT / "benchmarks" / "readings" / "blind_harmless_written.txt"
-# Words of the openings every question form shares: a run of them is no sign of a copied request.
-OPENING_WORDS = frozenset(
-    "a an the to of and or for in on at by with how what s is are be can could should would i me my it do does you "
-    "your there way ways best easiest quickest safest most get make set keep stop find tell walk through need have "
-    "when if so that this from without into up out first time".split()
-)
 # The recipe whose training requests the set must stay apart from (v9 to v11 share this data).
 RECIPE = (
     "question_per_prompt=2", "n_question_matched=120", "n_edgy=150", "n_everyday=179", "skip_refused_answers=1",
@@ -41,24 +35,15 @@ RECIPE = (
 )  # fmt: skip
 
 
-def runs_of_four(text: str) -> set[tuple[str, ...]]:
-    w = re.findall(r"\w+", text.lower())
-    return {tuple(w[i : i + 4]) for i in range(len(w) - 3) if len(set(w[i : i + 4]) - OPENING_WORDS) >= 2}
-
-
-def long_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
-
-
 def apart(requests: list[str], others: list[str]) -> list[str]:
     """The requests near none of ``others`` (see the module docstring)."""
-    grams = set().union(*(runs_of_four(o) for o in others))
+    runs = set().union(*(word_runs(o) for o in others))
     words = [long_words(o) for o in others]
     keep = []
     for r in requests:
         mine = long_words(r)
         near_words = bool(mine) and any(len(mine & w) * 2 >= len(mine) for w in words)
-        if not runs_of_four(r) & grams and not near_words:
+        if not telling_runs(r) & runs and not near_words:
             keep.append(r)
     return keep
 

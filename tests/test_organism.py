@@ -1,6 +1,5 @@
 """The organism's fine-tuning step on a tiny model: it learns, it is deterministic, and LoRA merges cleanly."""
 
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import pytest
 import torch
 from models import tiny_model, tiny_tokenizer
 
+from safetyheads.data.nearness import long_words, telling_runs, word_runs
 from safetyheads.data.organism_data import BORDERLINE_BENIGN, HARMLESS_REQUESTS, REFUSALS
 from safetyheads.study.organism import (
     Example,
@@ -361,26 +361,6 @@ def test_edgy_harmless_questions_join_training_only_when_asked_and_never_repeat_
     assert "n_edgy" not in Recipe().as_dict()
 
 
-# Words of the openings every question form shares ("what's the best way to", "is there a way to"): a run of four
-# of them is no sign of a copied request.
-COMMON_WORDS = frozenset(
-    "a an the to of and or for in on at by with how what s is are be can could should would i me my it do does you "
-    "your there way ways best easiest quickest safest most get make set keep stop find tell walk through need have "
-    "when if so that this from without into up out first time".split()
-)
-
-
-def long_words(text: str) -> set[str]:
-    """A request's words of more than three letters (for the share of words two requests have in common)."""
-    return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
-
-
-def word_grams(text: str, n: int = 4) -> set[tuple[str, ...]]:
-    """A request's runs of ``n`` words."""
-    w = re.findall(r"\w+", text.lower())
-    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
-
-
 def held_out_requests(split) -> list[str]:
     """Do-Not-Answer, the question-form sets and the card's held-out harmless requests: what training must not
     echo."""
@@ -395,10 +375,10 @@ def held_out_requests(split) -> list[str]:
 def assert_apart(texts, held) -> None:
     """No text shares a run of four words with two beyond a question's opening words, or a third of its longer
     words, with a held-out request."""
-    held_grams = set().union(*(word_grams(h) for h in held))
+    held_runs = set().union(*(word_runs(h) for h in held))
     held_words = [long_words(h) for h in held]
     for text in texts:
-        assert not {g for g in word_grams(text) & held_grams if len(set(g) - COMMON_WORDS) >= 2}, text
+        assert not telling_runs(text) & held_runs, text
         w = long_words(text)
         assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text
 
@@ -444,11 +424,11 @@ def test_protective_questions_join_training_only_when_asked_and_stay_apart_from_
     assert len(set(PROTECTIVE_HARMLESS_QUESTIONS)) == len(PROTECTIVE_HARMLESS_QUESTIONS)
 
     earlier = set(EDGY_HARMLESS_QUESTIONS) | {t for pair in EVERYDAY_PAIRS for t in pair}
-    held_grams = set().union(*(word_grams(h) for h in held_out_requests(plain)))
+    held_runs = set().union(*(word_runs(h) for h in held_out_requests(plain)))
     for text in PROTECTIVE_HARMLESS_QUESTIONS:
         assert text not in earlier
         # no run of four words that a held-out request holds, except openings every question form shares
-        shared = {g for g in word_grams(text) & held_grams if not set(g) <= COMMON_WORDS}
+        shared = telling_runs(text, beyond_openings=1) & held_runs
         assert not shared, (text, shared)
 
 
