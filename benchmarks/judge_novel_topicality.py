@@ -28,16 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_fit import measured  # noqa: E402
-from judge_veto_reader import (  # noqa: E402
-    MIN_PROB,
-    auc,
-    cached,
-    complied_calls,
-    left_out_probe,
-    report_veto,
-    topical_left_out,
-)
+from judge_veto_reader import asked_pairs, auc, cached, complied_calls, report_read_outs, report_veto  # noqa: E402
 
 from safetyheads.evaluation.continuations import continuation_logprobs  # noqa: E402
 from safetyheads.evaluation.topical import SCORER, TopicalJudge  # noqa: E402
@@ -109,12 +100,10 @@ def measurements(gap: np.ndarray, novel: np.ndarray) -> list[float]:
 
 def main() -> None:
     items = load_gold()
-    topical = topical_left_out(items, measured(items))
-    asked = [i for i in items if (topical[i.id][1] or 0.0) >= MIN_PROB]
+    topical, asked = asked_pairs(items)
     judge = TopicalJudge.load()
     saved = token_logprobs(judge, asked)
     called, right, fold, gold_complied, t_prob = complied_calls(items, topical)
-    t_logit = np.log(t_prob / (1.0 - t_prob))
     report_veto("topical probability (itself)", t_prob, right, gold_complied, (0.35, 0.5, 0.65))
     rows = []
     for i in called:
@@ -124,12 +113,7 @@ def main() -> None:
     x = np.array(rows)
     for k, name in enumerate(NAMES):
         print(f"{name}: AUC (higher is right) {auc(x[:, k], right):.3f}")
-    for l2 in (0.1, 1.0, 10.0):
-        report_veto(f"read-out of the measurements, l2 {l2:g}", left_out_probe(x, right, fold, l2), right,
-                    gold_complied, (0.5, 0.7))  # fmt: skip
-        both = left_out_probe(np.concatenate([x, t_logit[:, None]], axis=1), right, fold, l2)
-        report_veto(f"  read-out with the topical log-odds, l2 {l2:g}", both, right, gold_complied,
-                    (0.5, 0.6, 0.7, 0.8))  # fmt: skip
+    report_read_outs(x, right, fold, gold_complied, t_prob)
 
 
 if __name__ == "__main__":

@@ -24,16 +24,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_fit import measured  # noqa: E402
 from judge_veto_reader import (  # noqa: E402
-    MIN_PROB,
+    asked_pairs,
     auc,
     cached,
     complied_calls,
-    left_out_probe,
     load_gguf,
+    report_read_outs,
     report_veto,
-    topical_left_out,
 )
 
 from safetyheads.evaluation.continuations import continuation_logprobs  # noqa: E402
@@ -93,18 +91,12 @@ def main() -> None:
         parser.error(f"--contexts must include 'request' and be among {', '.join(CONTEXTS)}")
     contexts = ["request"] + [c for c in dict.fromkeys(asked_for) if c != "request"]  # the gaps are taken from it
     items = load_gold()
-    topical = topical_left_out(items, measured(items))
-    asked = [i for i in items if (topical[i.id][1] or 0.0) >= MIN_PROB]
+    topical, asked = asked_pairs(items)
     saved: dict[str, np.ndarray] = {}
     for context in contexts:
         saved = token_nlls(asked, args.gguf, context)
     called, right, fold, gold_complied, t_prob = complied_calls(items, topical)
-    t_logit = np.log(t_prob / (1.0 - t_prob))
-
-    def veto(name: str, score: np.ndarray, cuts) -> None:
-        report_veto(name, score, right, gold_complied, cuts)
-
-    veto("topical probability (itself)", t_prob, (0.35, 0.5, 0.65))
+    report_veto("topical probability (itself)", t_prob, right, gold_complied, (0.35, 0.5, 0.65))
     columns = []
     for context in contexts:
         m = np.array([measurements(saved[f"{context}{i.id}"]) for i in called])
@@ -115,12 +107,7 @@ def main() -> None:
         gap = columns[c][:, 0] - columns[0][:, 0]
         print(f"topicality vs {contexts[c]} (mean NLL gap): AUC {auc(gap, right):.3f}")
         columns.append(gap[:, None])
-    x = np.concatenate(columns, axis=1)
-    for l2 in (0.1, 1.0, 10.0):
-        p = left_out_probe(x, right, fold, l2)
-        veto(f"read-out of the measurements, l2 {l2:g}", p, (0.5, 0.7))
-        both = left_out_probe(np.concatenate([x, t_logit[:, None]], axis=1), right, fold, l2)
-        veto(f"  read-out with the topical log-odds, l2 {l2:g}", both, (0.5, 0.6, 0.7, 0.8))
+    report_read_outs(np.concatenate(columns, axis=1), right, fold, gold_complied, t_prob)
 
 
 if __name__ == "__main__":

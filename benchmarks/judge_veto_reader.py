@@ -77,6 +77,13 @@ def topical_left_out(items, feats) -> dict[int, tuple[Outcome, float | None]]:
     return out
 
 
+def asked_pairs(items) -> tuple[dict[int, tuple[Outcome, float | None]], list]:
+    """The topical judge's left-out verdicts (:func:`topical_left_out`) and the pairs it might call `complied`: those
+    whose left-out probability is at least ``MIN_PROB``, the ones a second scorer is asked about."""
+    topical = topical_left_out(items, measured(items))
+    return topical, [i for i in items if (topical[i.id][1] or 0.0) >= MIN_PROB]
+
+
 def cached(path: Path, made_with: str) -> dict[str, np.ndarray]:
     """What ``path`` holds, or nothing when it was made with other settings than ``made_with``."""
     saved = dict(np.load(path)) if path.exists() else {}
@@ -147,6 +154,21 @@ def report_veto(name: str, score: np.ndarray, right: np.ndarray, gold_complied: 
     print("; ".join(line), flush=True)
 
 
+def report_read_outs(
+    x: np.ndarray, right: np.ndarray, fold: np.ndarray, gold_complied: int, t_prob: np.ndarray
+) -> None:
+    """A left-out read-out of the measurements ``x`` of each call, alone and with the topical log-odds, at three
+    penalties, each reported as a veto (:func:`report_veto`)."""
+    t_logit = np.log(t_prob / (1.0 - t_prob))
+    for l2 in (0.1, 1.0, 10.0):
+        alone = left_out_probe(x, right, fold, l2)
+        report_veto(f"read-out of the measurements, l2 {l2:g}", alone, right, gold_complied, (0.5, 0.7))
+        both = left_out_probe(np.concatenate([x, t_logit[:, None]], axis=1), right, fold, l2)
+        report_veto(
+            f"  read-out with the topical log-odds, l2 {l2:g}", both, right, gold_complied, (0.5, 0.6, 0.7, 0.8)
+        )
+
+
 def auc(scores: np.ndarray, right: np.ndarray) -> float:
     pos, neg = scores[right], scores[~right]
     return float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
@@ -174,9 +196,7 @@ def main() -> None:
     if args.gguf is None:
         parser.error("--gguf FILE is needed (or --assemble FILE first)")
     items = load_gold()
-    feats = measured(items)
-    topical = topical_left_out(items, feats)
-    asked = [i for i in items if (topical[i.id][1] or 0.0) >= MIN_PROB]
+    topical, asked = asked_pairs(items)
     read = read_pairs(asked, args.gguf)
     called, right, fold, gold_complied, t_prob = complied_calls(items, topical)
     t_logit = np.log(t_prob / (1.0 - t_prob))
