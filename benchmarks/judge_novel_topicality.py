@@ -105,15 +105,21 @@ def main() -> None:
     saved = token_logprobs(judge, asked)
     called, right, fold, gold_complied, t_prob = complied_calls(items, topical)
     report_veto("topical probability (itself)", t_prob, right, gold_complied, (0.35, 0.5, 0.65))
-    rows = []
-    for i in called:
+
+    def measured_pair(i) -> list[float]:
         own = saved[f"own{i.id}"]
         others = np.mean([saved[f"u{k}_{i.id}"] for k in range(len(judge.unrelated))], axis=0)
-        rows.append(measurements(own - others, novel_mask(judge.tokenizer, i.prompt, i.response)[1]))
-    x = np.array(rows)
+        return measurements(own - others, novel_mask(judge.tokenizer, i.prompt, i.response)[1])
+
+    x = np.array([measured_pair(i) for i in called])
     for k, name in enumerate(NAMES):
         print(f"{name}: AUC (higher is right) {auc(x[:, k], right):.3f}")
     report_read_outs(x, right, fold, gold_complied, t_prob)
+    by_label = {}
+    for i in asked:
+        by_label.setdefault(i.label.value, []).append(measured_pair(i)[0])
+    print("every scored pair, median novel-word topicality by gold label: " + ", ".join(
+        f"{label} {np.median(v):.2f} ({len(v)})" for label, v in sorted(by_label.items())))  # fmt: skip
 
 
 if __name__ == "__main__":
