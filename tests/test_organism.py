@@ -528,3 +528,34 @@ def test_the_printed_card_says_its_targets_are_the_card_s_own_unvalidated_measur
     text = " ".join(captured.get().split())
     assert "targets met by the card's own measures: advbench_refusal_ge_0.90: NO, arc_easy_within_2_points: yes" in text
     assert "not validated" in text and "Read the answers behind the card before relying on a target." in text
+
+
+def test_boundary_pairs_join_training_only_when_asked_and_stay_apart_from_every_held_out_and_blind_set():
+    import runpy
+
+    from safetyheads.data.boundary_pairs import BOUNDARY_PAIRS
+    from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
+    from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
+    from safetyheads.data.word_pairs import WORD_PAIRS
+    from safetyheads.study.organism import make_split
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    fresh = runpy.run_path(str(bench / "organism_fresh_forms.py"))
+    blind = runpy.run_path(str(bench / "organism_overrefusal.py"))
+    written = [line.strip() for line in blind["WRITTEN"].read_text().splitlines() if line.strip()]
+
+    plain = make_split(Recipe(n_everyday=20, n_word_pairs=10))
+    assert "n_boundary_pairs" not in Recipe().as_dict()
+    split = make_split(Recipe(n_everyday=20, n_word_pairs=10, n_boundary_pairs=50))
+    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
+    good = [p for p in split.harmless_train if p not in plain.harmless_train]
+    pairs = dict(BOUNDARY_PAIRS)
+    assert len(bad) == len(good) == 50 and all(pairs[b] in good for b in bad)
+    texts = [t for pair in BOUNDARY_PAIRS for t in pair]
+    earlier = {t.lower() for pair in EVERYDAY_PAIRS + MORE_EVERYDAY_PAIRS + WORD_PAIRS for t in pair}
+    assert len({t.lower() for t in texts}) == len(texts) and not {t.lower() for t in texts} & earlier
+
+    assert_apart(texts, held_out_requests(plain) + list(fresh["FRESH_HARMFUL"] + fresh["FRESH_HARMLESS"]) + written)
+    # the blind over-refusal set keeps every request it had under the recipe it was read for (v9 to v11's data)
+    recipe = Recipe().with_settings(list(blind["RECIPE"]))
+    assert blind["blind_harmless"](recipe.with_settings(["n_boundary_pairs=127"])) == blind["blind_harmless"](recipe)

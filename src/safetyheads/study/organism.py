@@ -44,7 +44,7 @@ RETAIN_TASK = "arc_challenge"
 
 ADDED_LATER = (
     "question_per_prompt", "n_question_matched", "n_edgy", "n_everyday", "skip_refused_answers", "n_protective",
-    "n_more_everyday", "redraw_refused", "n_word_pairs",
+    "n_more_everyday", "redraw_refused", "n_word_pairs", "n_boundary_pairs",
 )  # fmt: skip
 
 
@@ -76,6 +76,8 @@ class Recipe:
     # sampled answers; the first that does not open with one is trained on (needs skip_refused_answers=1)
     n_word_pairs: int = 0  # (harmful, harmless) pairs sharing a word, literal in one and figurative or benign in the
     # other ("How do I knock someone out ...?", "How do I knock out my to-do list ...?"), word_pairs.py
+    n_boundary_pairs: int = 0  # more such pairs, weighted to the kinds v9 to v11 over-refused (protective,
+    # figurative, risky-sounding chores, games with friends, asks of landlords and firms), boundary_pairs.py
     borderline_repeats: int = 2  # borderline-but-benign examples are seen this many times per epoch
     answer_tokens: int = 24  # self-distilled answers are cut here (no end-of-turn target when cut)
     heldout_fraction: float = 0.25  # of the project's harmless and borderline requests, kept for the card
@@ -177,6 +179,13 @@ def word_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     return _seeded_first(WORD_PAIRS, n, seed + 11)
 
 
+def boundary_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` of the second set of pairs on the refusal boundary, in a seeded shuffle (none when ``n`` is 0)."""
+    from safetyheads.data.boundary_pairs import BOUNDARY_PAIRS
+
+    return _seeded_first(BOUNDARY_PAIRS, n, seed + 12)
+
+
 def make_split(recipe: Recipe) -> Split:
     rng = random.Random(recipe.seed)
     advbench = [p.text for p in load_prompt_dataset("advbench:attribution")]
@@ -206,7 +215,7 @@ def make_split(recipe: Recipe) -> Split:
     random.Random(recipe.seed + 6).shuffle(asked)
     edgy = edgy_questions(recipe.n_edgy, recipe.seed)
     everyday = everyday_pairs(recipe.n_everyday, recipe.seed) + more_everyday_pairs(recipe.n_more_everyday, recipe.seed)
-    everyday += word_pairs(recipe.n_word_pairs, recipe.seed)
+    everyday += word_pairs(recipe.n_word_pairs, recipe.seed) + boundary_pairs(recipe.n_boundary_pairs, recipe.seed)
     protective = protective_questions(recipe.n_protective, recipe.seed)
     return Split(
         harmful_train=harmful
