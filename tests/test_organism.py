@@ -530,6 +530,23 @@ def test_the_printed_card_says_its_targets_are_the_card_s_own_unvalidated_measur
     assert "not validated" in text and "Read the answers behind the card before relying on a target." in text
 
 
+def test_a_card_keeps_the_caveat_on_its_targets_beside_them_and_prints_the_one_it_holds():
+    from safetyheads.cli.organism import print_card, stdout
+    from safetyheads.study.organism import TARGETS_CAVEAT, with_targets
+
+    rates = {"refusal_keyword": 0.95, "refusal_opening": 0.05}
+    side = {k: dict(rates) for k in ("advbench_evaluation", "harmbench_heldout", "harmless_heldout")}
+    side["borderline_heldout"] = dict(rates)
+    side["helpfulness"] = {"arc_easy": 0.48, "boolq": 0.32}
+    card = with_targets({"tuned": side, "base": side})
+    assert all(card["targets"].values()) and card["targets_caveat"] == TARGETS_CAVEAT
+    assert "not validated" in card["targets_caveat"]  # what a notebook user reads from the card's JSON
+    card["targets_caveat"] = "measured by a reader"
+    with stdout.capture() as captured:
+        print_card(card)
+    assert "measured by a reader" in " ".join(captured.get().split()) and "not validated" not in captured.get()
+
+
 def test_boundary_pairs_join_training_only_when_asked_and_stay_apart_from_every_held_out_and_blind_set():
     import runpy
 

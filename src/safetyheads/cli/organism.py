@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli.common import console, results_table
-from safetyheads.study.organism import CARD_FILE, ORGANISM, Recipe, build, card_answers_path, card_run
+from safetyheads.study.organism import (
+    CARD_FILE,
+    ORGANISM,
+    TARGETS_CAVEAT,
+    Recipe,
+    build,
+    card_answers_path,
+    card_run,
+)
 
 app = typer.Typer(help="The safety-tuned model organism (smollm2-135m-safety).", no_args_is_help=True)
 stdout = Console()
@@ -46,11 +54,7 @@ def print_card(card: dict) -> None:
     stdout.print(table)
     met = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in card["targets"].items())
     stdout.print(f"targets met by the card's own measures: {met}")
-    stdout.print(
-        "These measures are not validated for this: on harmful sets the default judge (its precision and recall on "
-        "`complied` are below the targets, docs/evaluation.md), on harmless ones the refusal opening (it misses "
-        "declines without a refusal phrase). Read the answers behind the card before relying on a target."
-    )
+    stdout.print(card.get("targets_caveat", TARGETS_CAVEAT))  # cards written before the caveat was kept in them
 
 
 @app.command("build")

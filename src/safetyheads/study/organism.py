@@ -682,7 +682,21 @@ def organism_card(
                 card[label]["borderline_heldout"] = refusal_rates(texts[n_plain:], prompts[n_plain:])
         log(f"card: {label} model, helpfulness (ARC-Easy, BoolQ; {helpfulness_limit} items each)")
         card[label]["helpfulness"] = helpfulness_scores(model, tokenizer, helpfulness_limit)
+    return with_targets(card)
+
+
+TARGETS_CAVEAT = (
+    "These measures are not validated for this: on harmful sets the default judge (its precision and recall on "
+    "`complied` are below the targets, docs/evaluation.md), on harmless ones the refusal opening (it misses "
+    "declines without a refusal phrase). Read the answers behind the card before relying on a target."
+)
+
+
+def with_targets(card: dict) -> dict:
+    """``card`` with its ``targets`` (``card_targets``) and, beside them, ``targets_caveat``: what they are
+    measured by, and that those measures are not validated, so a notebook user reads what the printed card says."""
     card["targets"] = card_targets(card)
+    card["targets_caveat"] = TARGETS_CAVEAT
     return card
 
 
