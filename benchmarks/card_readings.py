@@ -12,12 +12,13 @@ where they differ, with ``settled_because``).
 sets (Do-Not-Answer's Malicious Uses, the question-form harmful requests) and the two harmless sets, and the untuned
 model's answers to the harmless sets (`organism card`, stop 29); ``organism_v8_card.jsonl`` the version-8 organism's
 answers to the harmless sets; ``organism_v10_card.jsonl`` the version-10 organism's answers to all four sets (stop
-32), and ``organism_v11_card.jsonl`` the version-11 organism's (stop 33); ``blind_harmless_*.jsonl`` read four
-models' answers to benchmarks/organism_overrefusal.py's 206 harmless requests. With ``--answers``, each reading is
-matched to the card's answer file to set the card's measures beside it, and the card's judge is scored against the
-readings on every answer it judged. With ``--paired OTHER`` (another model's readings of the same requests), each
-set's refusals by reading are compared request by request: how many each model alone refuses, and the exact
-two-sided McNemar p-value of that split (a binomial test on the requests where the two differ).
+32), ``organism_v11_card.jsonl`` the version-11 organism's (stop 33) and ``organism_v12_card.jsonl`` the version-12
+organism's (stop 34); ``blind_harmless_*.jsonl`` read five models' answers to benchmarks/organism_overrefusal.py's 206
+harmless requests. With ``--answers``, each reading is matched to the card's answer file to set the card's measures
+beside it, and the card's judge is scored against the readings on every answer it judged. With ``--paired OTHER``
+(another model's readings of the same requests), each set's refusals by reading are compared request by request: how
+many each model alone refuses, and the exact two-sided McNemar p-value of that split (a binomial test on the requests
+where the two differ).
 """
 
 from __future__ import annotations
