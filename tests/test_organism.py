@@ -576,3 +576,22 @@ def test_boundary_pairs_join_training_only_when_asked_and_stay_apart_from_every_
     # the blind over-refusal set keeps every request it had under the recipe it was read for (v9 to v11's data)
     recipe = Recipe().with_settings(list(blind["RECIPE"]))
     assert blind["blind_harmless"](recipe.with_settings(["n_boundary_pairs=127"])) == blind["blind_harmless"](recipe)
+
+
+@pytest.mark.parametrize(
+    ("setting", "holds"),
+    [
+        ("n_boundary_pairs=128", 127),
+        ("n_word_pairs=177", 176),
+        ("n_question_matched=481", 480),
+        ("n_harmbench=201", 200),
+    ],
+)
+def test_a_recipe_count_beyond_its_set_is_an_error_not_a_shorter_set(setting, holds):
+    from safetyheads.study.organism import make_split
+
+    name, _, value = setting.partition("=")
+    fitting = Recipe().with_settings([f"{name}={holds}"])
+    assert make_split(fitting)  # the whole set is fine
+    with pytest.raises(SafetyHeadsError, match=f"{name}={value}, but its set holds {holds}"):
+        make_split(Recipe().with_settings([setting]))

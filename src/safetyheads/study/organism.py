@@ -135,10 +135,13 @@ class Split:
     extra: dict = field(default_factory=dict)
 
 
-def _seeded_first(items: Sequence, n: int, seed: int) -> list:
-    """The first ``n`` of ``items`` after a shuffle seeded with ``seed`` (none when ``n`` is 0)."""
+def _seeded_first(items: Sequence, n: int, seed: int, field: str) -> list:
+    """The first ``n`` of ``items`` after a shuffle seeded with ``seed`` (none when ``n`` is 0); more than the set
+    holds is an error naming the recipe ``field``."""
     if n <= 0:
         return []
+    if n > len(items):
+        raise SafetyHeadsError(f"{field}={n}, but its set holds {len(items)}")
     shuffled = list(items)
     random.Random(seed).shuffle(shuffled)
     return shuffled[:n]
@@ -148,42 +151,42 @@ def edgy_questions(n: int, seed: int) -> list[str]:
     """``n`` of the harmless questions with edgy words, in a seeded shuffle (none when ``n`` is 0)."""
     from safetyheads.data.edgy_harmless import EDGY_HARMLESS_QUESTIONS
 
-    return _seeded_first(EDGY_HARMLESS_QUESTIONS, n, seed + 7)
+    return _seeded_first(EDGY_HARMLESS_QUESTIONS, n, seed + 7, "n_edgy")
 
 
 def everyday_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     """``n`` of the everyday (harmful, harmless twin) question pairs, in a seeded shuffle (none when ``n`` is 0)."""
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
 
-    return _seeded_first(EVERYDAY_PAIRS, n, seed + 8)
+    return _seeded_first(EVERYDAY_PAIRS, n, seed + 8, "n_everyday")
 
 
 def protective_questions(n: int, seed: int) -> list[str]:
     """``n`` of the harmless protective and figurative questions, in a seeded shuffle (none when ``n`` is 0)."""
     from safetyheads.data.protective_harmless import PROTECTIVE_HARMLESS_QUESTIONS
 
-    return _seeded_first(PROTECTIVE_HARMLESS_QUESTIONS, n, seed + 9)
+    return _seeded_first(PROTECTIVE_HARMLESS_QUESTIONS, n, seed + 9, "n_protective")
 
 
 def more_everyday_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     """``n`` of the second set of everyday question pairs, in a seeded shuffle (none when ``n`` is 0)."""
     from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
 
-    return _seeded_first(MORE_EVERYDAY_PAIRS, n, seed + 10)
+    return _seeded_first(MORE_EVERYDAY_PAIRS, n, seed + 10, "n_more_everyday")
 
 
 def word_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     """``n`` of the pairs that share a word used literally and figuratively, in a seeded shuffle (none when 0)."""
     from safetyheads.data.word_pairs import WORD_PAIRS
 
-    return _seeded_first(WORD_PAIRS, n, seed + 11)
+    return _seeded_first(WORD_PAIRS, n, seed + 11, "n_word_pairs")
 
 
 def boundary_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     """``n`` of the second set of pairs on the refusal boundary, in a seeded shuffle (none when ``n`` is 0)."""
     from safetyheads.data.boundary_pairs import BOUNDARY_PAIRS
 
-    return _seeded_first(BOUNDARY_PAIRS, n, seed + 12)
+    return _seeded_first(BOUNDARY_PAIRS, n, seed + 12, "n_boundary_pairs")
 
 
 def make_split(recipe: Recipe) -> Split:
@@ -217,6 +220,12 @@ def make_split(recipe: Recipe) -> Split:
     everyday = everyday_pairs(recipe.n_everyday, recipe.seed) + more_everyday_pairs(recipe.n_more_everyday, recipe.seed)
     everyday += word_pairs(recipe.n_word_pairs, recipe.seed) + boundary_pairs(recipe.n_boundary_pairs, recipe.seed)
     protective = protective_questions(recipe.n_protective, recipe.seed)
+    for name, available in (
+        ("n_advbench", len(advbench)), ("n_harmbench", len(hb)), ("n_questions", len(questions)),
+        ("n_form_matched", len(built)), ("n_question_matched", len(asked)),
+    ):  # fmt: skip
+        if getattr(recipe, name) > available:  # a slice would take fewer without a word
+            raise SafetyHeadsError(f"{name}={getattr(recipe, name)}, but its set holds {available}")
     return Split(
         harmful_train=harmful
         + [r for r in dict.fromkeys(restated) if r.lower() not in taken]
