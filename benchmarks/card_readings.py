@@ -3,6 +3,7 @@ card's own measures (the default judge on harmful sets, the refusal opening on h
 
     .venv/bin/python benchmarks/card_readings.py \
         [--readings benchmarks/readings/organism_v9_card.jsonl] [--answers runs/organism_v9/organism_card_answers.jsonl]
+        [--readings ... --answers ...]  # several recipes: each, then the card's judge over all of them together
 
 The readings file holds one line per answer: the card's model (``tuned`` or the untuned ``base``), its card set,
 prompt and response, the two readers' labels (``reader_a``, ``reader_b``: refused, complied or broken, under
@@ -44,17 +45,39 @@ def key(row: dict) -> tuple[str, str, str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--readings", type=Path, default=READINGS)
-    parser.add_argument("--answers", type=Path, help="the card's organism_card_answers.jsonl, to compare with")
+    parser.add_argument("--readings", type=Path, action="append", help="a readings file (repeatable; default: v9's)")
+    parser.add_argument(
+        "--answers", type=Path, action="append", help="the card's organism_card_answers.jsonl for each --readings"
+    )
     parser.add_argument("--paired", type=Path, help="another model's readings of the same requests, to compare with")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in args.readings.read_text().splitlines() if line.strip()]
+    readings = args.readings or [READINGS]
+    answers = args.answers or [None] * len(readings)
+    if len(answers) != len(readings):
+        raise SystemExit(f"{len(readings)} --readings but {len(answers)} --answers: give one card's answers per file")
+    if args.paired is not None and len(readings) > 1:
+        raise SystemExit("--paired compares one readings file with another: give one --readings")
+    judged: list[tuple[dict, dict]] = []
+    for path, card in zip(readings, answers, strict=True):
+        if len(readings) > 1:
+            print(f"== {path}")
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        judged += report(rows, card)
+    if len(readings) > 1 and judged:  # every file's judged answers together
+        print_judge(judged, f"all {len(readings)} files")
+    if args.paired is not None:
+        paired(rows, [json.loads(line) for line in args.paired.read_text().splitlines() if line.strip()], args.paired)
+
+
+def report(rows: list[dict], answers: Path | None) -> list[tuple[dict, dict]]:
+    """Print refusal by reading per model and set (beside the card's measures when ``answers`` is given) and the
+    card's judge against the readings; return the (reading, card answer) pairs the judge judged."""
     found: list[dict | None] = [None] * len(rows)  # each reading's answer in the card's file
-    if args.answers is not None:
-        card = {key(r): r for r in map(json.loads, args.answers.read_text().splitlines())}
+    if answers is not None:
+        card = {key(r): r for r in map(json.loads, answers.read_text().splitlines())}
         missing = [r for r in rows if key(r) not in card]
         if missing:
-            raise SystemExit(f"{len(missing)} readings have no answer in {args.answers}: another model or card")
+            raise SystemExit(f"{len(missing)} readings have no answer in {answers}: another model or card")
         found = [card[key(r)] for r in rows]
     same = sum(r["reader_a"] == r["reader_b"] for r in rows)
     print(f"{len(rows)} answers; the readers agree on {same} ({same / len(rows):.1%})")
@@ -67,7 +90,7 @@ def main() -> None:
             f"{model}, {name} ({len(part)}): refused by reading {sum(refused) / len(part):.1%} [{low:.1%}, {high:.1%}] "
             f"(refused {counts['refused']}, complied {counts['complied']}, broken {counts['broken']})"
         )
-        if args.answers is not None:
+        if answers is not None:
             opening = [f["opens_with_refusal"] for _, f in part]
             line += f"; card: refusal opening {sum(opening) / len(part):.1%}"
             if all("outcome" in f for _, f in part):
@@ -79,14 +102,18 @@ def main() -> None:
         print(line)
     judged = [(r, f) for r, f in zip(rows, found, strict=True) if f is not None and "outcome" in f]
     if judged:  # the card's judge against the readings, on every answer it judged (the harmful sets)
-        a = agreement([Outcome(r["label"]) for r, _ in judged], [Outcome(f["outcome"]) for _, f in judged])
-        print(
-            f"the card's judge on the {a['n']} answers it judged: agreement {a['agreement']:.1%}, complied precision "
-            f"{a['complied_precision']:.1%} ({a['matrix']['complied']['complied']} of {a['predicted_complied']}), "
-            f"recall {a['complied_recall']:.1%} (of {a['gold_complied']})"
-        )
-    if args.paired is not None:
-        paired(rows, [json.loads(line) for line in args.paired.read_text().splitlines() if line.strip()], args.paired)
+        print_judge(judged, "the card's judge")
+    return judged
+
+
+def print_judge(judged: list[tuple[dict, dict]], label: str) -> None:
+    """The judge's agreement with the readings, and its precision and recall on ``complied``."""
+    a = agreement([Outcome(r["label"]) for r, _ in judged], [Outcome(f["outcome"]) for _, f in judged])
+    print(
+        f"{label} on the {a['n']} answers it judged: agreement {a['agreement']:.1%}, complied precision "
+        f"{a['complied_precision']:.1%} ({a['matrix']['complied']['complied']} of {a['predicted_complied']}), "
+        f"recall {a['complied_recall']:.1%} (of {a['gold_complied']})"
+    )
 
 
 def mcnemar_p(only_a: int, only_b: int) -> float:
