@@ -135,13 +135,13 @@ class Split:
     extra: dict = field(default_factory=dict)
 
 
-def _seeded_first(items: Sequence, n: int, seed: int, field: str) -> list:
+def _seeded_first(items: Sequence, n: int, seed: int, name: str) -> list:
     """The first ``n`` of ``items`` after a shuffle seeded with ``seed`` (none when ``n`` is 0); more than the set
-    holds is an error naming the recipe ``field``."""
+    holds is an error naming the recipe field ``name``."""
     if n <= 0:
         return []
     if n > len(items):
-        raise SafetyHeadsError(f"{field}={n}, but its set holds {len(items)}")
+        raise SafetyHeadsError(f"{name}={n}, but its set holds {len(items)}")
     shuffled = list(items)
     random.Random(seed).shuffle(shuffled)
     return shuffled[:n]
