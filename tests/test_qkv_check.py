@@ -122,11 +122,17 @@ def test_qkv_check_run_in_a_notebook_matches_the_command_and_resumes_its_directo
     assert said == ["none: unablated", "ua-k: ablating 1-0,2-1", "sc: ablating 1-0,2-3"]
     assert done.file == lib_out / "qkv_check.json" and done.tasks == ["arc_easy"]
     assert done.heads == [Head(1, 0), Head(2, 3)] and "grouped-query attention" in done.notes[0]
-    for name in ("qkv_check.json", "run.json", "eval_none.jsonl", "eval_ua-k.jsonl", "eval_sc.jsonl"):
+    for name in ("qkv_check.json", "eval_none.jsonl", "eval_ua-k.jsonl", "eval_sc.jsonl"):
         assert (lib_out / name).read_text() == (cli_out / name).read_text(), name
+    recorded = [json.loads((d / "run.json").read_text()) for d in (lib_out, cli_out)]
+    provenance = [r.pop("_provenance")["qkv-check"] for r in recorded]  # when and where each ran
+    assert recorded[0] == recorded[1] and provenance[0]["batch_size"] == provenance[1]["batch_size"] == "auto"
     assert json.loads(done.file.read_text()) == done.result and list(done.rows) == ["none", "ua-k", "sc"]
     said.clear()
     again = qkv_check_run(cli_out, **settings, say=said.append)  # the command's directory: every row reused
     assert said == [] and again.result == done.result
     with pytest.raises(SafetyHeadsError, match="other settings"):
         qkv_check_run(cli_out, **{**settings, "max_new_tokens": 5})
+    # the rows it keeps were computed at the automatic batch size: another one would mix results
+    with pytest.raises(SafetyHeadsError, match="batch_size"):
+        qkv_check_run(cli_out, **settings, batch_size=2)

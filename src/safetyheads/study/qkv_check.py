@@ -26,6 +26,7 @@ from safetyheads.evaluation.helpfulness import evaluate_mc
 from safetyheads.evaluation.judges import build_judge, judge_record
 from safetyheads.evaluation.outcomes import measure_outcomes
 from safetyheads.runs.eval_runs import task_list
+from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
 from safetyheads.types import (
     DEFAULT_EPSILON,
@@ -141,6 +142,8 @@ def qkv_check_run(
     )
     judge_obj = build_judge(judge, options, answers_only=True, device=device, dtype=dtype)
     lm, tokenizer = load_shared(model, device, dtype, status)
+    # rows already in qkv_check.json are reused: refuse other weights, device, dtype or batch size for the rest
+    run.record_provenance("qkv-check", model_provenance(model, lm, device, dtype), batch_size)
     shape = model_shape(lm)
     validate_heads(asked, shape)
     file = run.file("qkv_check.json")
