@@ -204,6 +204,32 @@ def test_prompts_and_dataset_together(capsys, tiny, prompts, tmp_path):
     assert "exactly one of --prompts FILE or --dataset NAME" in line
 
 
+@pytest.mark.parametrize(
+    ("source", "limit", "message"),
+    [
+        ("file", "0", "--limit must be at least 1, not 0"),
+        ("file", "-5", "--limit must be at least 1, not -5"),
+        ("file", "3", "--limit 3, but"),
+        ("dataset", "261", "--limit 261, but advbench:evaluation holds 260"),
+    ],
+)
+def test_a_limit_the_prompts_cannot_meet_is_an_error_not_another_sample(capsys, tiny, prompts, tmp_path, source, limit,
+                                                                        message):  # fmt: skip
+    given = ["--prompts", str(prompts)] if source == "file" else ["--dataset", "advbench:evaluation"]
+    line = cli_error(capsys, ships(tiny, [*given, "--limit", limit], tmp_path / "o"))
+    assert message in line and (source == "dataset" or "holds 2" in line or "at least 1" in line)
+
+
+def test_demo_sample_sizes_beyond_their_splits_fail_before_any_work():
+    from safetyheads.study.demo import DemoSettings
+
+    with pytest.raises(SafetyHeadsError, match="--eval-limit 261, but advbench:evaluation holds 260"):
+        DemoSettings(eval_limit=261)
+    with pytest.raises(SafetyHeadsError, match="--prompts must be at least 1"):
+        DemoSettings(prompts=0)
+    assert DemoSettings(eval_limit=260).eval_limit == 260
+
+
 # ---------------------------------------------------------------------------------------------- API and entry point
 
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from safetyheads.data.loading import load_shared
-from safetyheads.data.prompts import Template, prepare, read_prompts
+from safetyheads.data.prompts import Template, first_n, prepare, read_prompts
 from safetyheads.types import DEFAULT_EPSILON, PromptItem, SafetyHeadsError
 
 console = Console(stderr=True)
@@ -29,7 +29,10 @@ System = Annotated[str | None, typer.Option("--system", help="System message for
 Ablation = Annotated[str, typer.Option("--ablation", help="ua-q, ua-k, sc, mean or zero.")]
 Epsilon = Annotated[float, typer.Option("--epsilon", help="Scaling factor for ua-q, ua-k and sc.")]
 Heads = Annotated[str | None, typer.Option("--heads", help="Heads, e.g. '2-26,3.8,L4H1'.")]
-Limit = Annotated[int | None, typer.Option("--limit", help="Use only the first N prompts.")]
+Limit = Annotated[
+    int | None,
+    typer.Option("--limit", help="Use only the first N prompts (at least 1 and at most what the set holds)."),
+]
 BatchSize = Annotated[
     int | None,
     typer.Option(
@@ -63,8 +66,7 @@ def prompt_items(prompts: Path | None, dataset: str | None, column: str | None, 
     if dataset is not None:
         from safetyheads.data.datasets import load_prompt_dataset
 
-        items = load_prompt_dataset(dataset)
-        return items[:limit] if limit else items
+        return first_n(load_prompt_dataset(dataset), limit, dataset)
     return [PromptItem(t) for t in read_prompts(prompts, column=column, limit=limit)]
 
 

@@ -62,7 +62,19 @@ def read_prompts(path: str | Path, column: str | None = None, limit: int | None 
     prompts = [p.strip() for p in prompts if p and p.strip()]
     if not prompts:
         raise SafetyHeadsError(f"{path} holds no prompts; put one prompt per line (.txt) or a text column (.csv)")
-    return prompts[:limit] if limit else prompts
+    return first_n(prompts, limit, str(path))
+
+
+def first_n(items: list, limit: int | None, source: str, option: str = "--limit") -> list:
+    """The first ``limit`` of ``items`` (all of them when ``limit`` is None). A limit below 1, or beyond what
+    ``source`` holds, is an error rather than a quietly different set."""
+    if limit is None:
+        return items
+    if limit < 1:
+        raise SafetyHeadsError(f"{option} must be at least 1, not {limit}")
+    if limit > len(items):
+        raise SafetyHeadsError(f"{option} {limit}, but {source} holds {len(items)}")
+    return items[:limit]
 
 
 def render(tokenizer, prompt: str, template: Template | str = Template.RAW, system: str | None = None) -> str:

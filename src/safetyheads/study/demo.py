@@ -25,7 +25,7 @@ from safetyheads.core.direction import RefusalDirection
 from safetyheads.core.heads import parse_heads
 from safetyheads.data.datasets import load_prompt_dataset
 from safetyheads.data.loading import shared_models
-from safetyheads.data.prompts import read_prompts
+from safetyheads.data.prompts import first_n, read_prompts
 from safetyheads.evaluation.generation import DecodingSettings
 from safetyheads.runs.eval_runs import eval_run, helpfulness_run, task_list
 from safetyheads.runs.sweep_runs import sahara_run, ships_run
@@ -66,6 +66,9 @@ class DemoSettings:
 
     def __post_init__(self) -> None:
         task_list(self.help_tasks)  # an unknown task fails here, not after the steps before helpfulness
+        # more prompts than a split holds fail here too, not as a smaller sample after the searches
+        first_n(load_prompt_dataset("advbench:attribution"), self.prompts, "advbench:attribution", "--prompts")
+        first_n(load_prompt_dataset("advbench:evaluation"), self.eval_limit, "advbench:evaluation", "--eval-limit")
 
     @property
     def name(self) -> str:
