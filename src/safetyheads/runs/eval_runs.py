@@ -30,7 +30,7 @@ from safetyheads.evaluation.generation import DecodingSettings, default_batch_si
 from safetyheads.evaluation.helpfulness import MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
 from safetyheads.evaluation.judges import check_judge, judge_record, make_judge
 from safetyheads.evaluation.outcomes import judge_batch
-from safetyheads.runs.planning import chosen_heads
+from safetyheads.runs.planning import chosen_heads, named_heads
 from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
 from safetyheads.types import OUTCOMES, AblationSpec, Head, PromptItem, SafetyHeadsError
@@ -95,6 +95,8 @@ def eval_run(
     options = dict(options or {})
     decoding = decoding or DecodingSettings()
     check_judge(judge, options)  # before any model loads
+    if heads is not None:
+        named_heads(heads)
     if decoding.max_new_tokens < 1:
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
     if decoding.top_k is not None and decoding.top_k < 1:
@@ -234,6 +236,8 @@ def helpfulness_run(
     names = task_list(tasks)
     if limit is not None and limit < 1:
         raise SafetyHeadsError("--limit must be at least 1")
+    if heads is not None:
+        named_heads(heads)
     run = RunDir(out)
     run.check_settings(
         "helpfulness",

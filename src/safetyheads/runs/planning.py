@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from safetyheads.core.heads import parse_heads, validate_heads
-from safetyheads.types import AblationSpec, Head, ModelShape
+from safetyheads.types import AblationSpec, Head, ModelShape, SafetyHeadsError
 
 
 def plan_batches(candidates: Sequence[Head], rows: int) -> list[list[Head]]:
@@ -33,10 +33,19 @@ def plan_units(candidates: Sequence[Head], rows: int, units: int) -> list[list[H
 
 
 def chosen_heads(spec_text: str | None, shape: ModelShape, spec: AblationSpec) -> list[Head] | None:
-    """``--heads`` parsed and checked against ``shape``; None when not given (every head)."""
+    """``--heads`` parsed and checked against ``shape``; None when not given (every head, or none ablated). Given
+    but naming no head (``--heads ""`` from an unset variable) is an error, not the plain model."""
     if spec_text is None:
         return None
-    return validate_heads(parse_heads(spec_text), shape, spec)
+    return validate_heads(named_heads(spec_text), shape, spec)
+
+
+def named_heads(spec_text: str) -> list[Head]:
+    """The heads ``--heads`` names; naming none is an error (run commands call it before loading a model)."""
+    heads = parse_heads(spec_text)
+    if not heads:
+        raise SafetyHeadsError(f"--heads {spec_text!r} names no head; give e.g. --heads 2-26, or leave it out")
+    return heads
 
 
 def emit_in_order(

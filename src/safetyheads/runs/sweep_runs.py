@@ -21,7 +21,7 @@ from safetyheads.data.loading import load_model
 from safetyheads.data.prompts import prepare
 from safetyheads.evaluation.judges import next_token_logprobs
 from safetyheads.runs.backends import open_backend
-from safetyheads.runs.planning import chosen_heads
+from safetyheads.runs.planning import chosen_heads, named_heads
 from safetyheads.runs.ray_pool import RayOptions
 from safetyheads.runs.rundir import RunDir, grid_ok, prompts_digest, sweep_settings, write_json
 from safetyheads.runs.screen_run import ScreenRun, check_score, parse_pool, run_screen, screened_pool
@@ -411,6 +411,8 @@ def ships_run(
 ) -> ShipsRun:
     """``safetyheads ships``: Ships of every head (or ``heads``) on each prompt, resumed from ``out``."""
     spec = spec or AblationSpec()
+    if heads is not None:
+        named_heads(heads)  # before any model loads
     harmless_given = any(x is not None for x in (harmless_prompts, harmless_dataset, harmless_limit))
     score, lam_ = resolve_ships_score(score, lam, harmless_given, backend)
     if score != "kl":
@@ -533,6 +535,8 @@ def sahara_run(
     """``safetyheads sahara``: the Sahara search on ``texts``, resumed step by step from ``out``/sahara.json."""
     spec = spec or AblationSpec()
     check_beam(beam)
+    if heads is not None:
+        named_heads(heads)  # before any model loads
     check_pool(pool, heads, screen_tokens, backend)
     harmless_given = any(x is not None for x in (harmless_prompts, harmless_dataset, harmless_limit))
     goal = resolve_sahara_objective(score, objective, lam, harmless_kl_budget, harmless_given, backend)
