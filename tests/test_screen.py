@@ -270,6 +270,11 @@ def test_cli_screen_options_that_do_nothing_are_refused(tiny_dir, tmp_path, caps
     assert main(["sahara", *base, "--screen-tokens", "4"]) == 2
     err = capsys.readouterr().err
     assert "--verify-top apply to --method screen" in err and "give one" in err
+    # more heads to verify than are screened: an error before the screen, not a shorter verification
+    screen = ["ships", *base[:-1], str(tmp_path / "s"), "--method", "screen", "--heads", "0-1,1-2", "--verify-top"]
+    assert main([*screen, "3"]) == 2
+    assert "--verify-top 3, but only 2 heads are screened" in capsys.readouterr().err
+    assert not (tmp_path / "s" / "screen.jsonl").exists()
 
 
 def test_cli_sahara_searches_the_screened_pool(tiny_dir, tmp_path):

@@ -185,6 +185,9 @@ def run_screen(
     heads = validate_heads(heads, shape, spec) if heads is not None else None
     if verify_top is not None and verify_top < 1:
         raise SafetyHeadsError(f"--verify-top must be at least 1, not {verify_top}")
+    n_screened = len(heads) if heads is not None else len(shape.all_heads(spec))
+    if verify_top is not None and verify_top > n_screened:  # the slice below would verify fewer without a word
+        raise SafetyHeadsError(f"--verify-top {verify_top}, but only {n_screened} heads are screened")
     records = _screen_file(run, model, prompts, spec, tokens, heads, ids, shape, say)
     results = _results(records)
     screened = ranked_heads(results, _grid_key(score))
