@@ -292,3 +292,7 @@ def test_cli_sahara_searches_the_screened_pool(tiny_dir, tmp_path):
     scored = {Head(la, h) for la, row in enumerate(first) for h, v in enumerate(row) if v is not None}
     assert scored == pool  # only the pool was swept
     assert main(args) == 0  # resume reads the same pool
+    # stopped after the screen, before the first step was saved: the pool is a result, so other settings are refused
+    (out / "sahara.json").unlink()
+    assert main([*args, "--epsilon", "0.001"]) == 2
+    assert main(args) == 0  # the original settings resume from the saved pool

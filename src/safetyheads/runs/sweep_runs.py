@@ -549,7 +549,7 @@ def sahara_run(
     run = RunDir(out)
     settings = sweep_settings(model, texts, template, system, spec, steps=steps, rank=rank, heads=heads, beam=beam)
     settings.update(pool_settings(pool, screen_tokens))
-    run.check_settings("sahara", settings, ["sahara.json"], defaults=SAHARA_DEFAULTS)
+    run.check_settings("sahara", settings, ["sahara.json", "pool.json", "screen.jsonl"], defaults=SAHARA_DEFAULTS)
     with run.lock("sahara"), open_backend(backend, model, device, dtype, ray, status) as be:
         run.record_provenance("sahara", be.provenance(), batch_size)
         shape = be.shape
