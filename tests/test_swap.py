@@ -146,3 +146,17 @@ def test_swap_run_in_a_notebook_matches_the_command(dirs, tmp_path):
         swap_run(lib_out, source=base_dir, into=aligned_dir, evaluate=False)
     with pytest.raises(SafetyHeadsError, match="unknown component"):
         swap_run(tmp_path / "new", source=base_dir, into=aligned_dir, component="embeddings", evaluate=False)
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [(["--eval-base"], "--eval-base"), (["--dataset", "advbench", "--limit", "2"], "--dataset, --limit"),
+     (["--judge", "keyword", "--max-new-tokens", "8"], "--judge, --max-new-tokens")],
+)  # fmt: skip
+def test_swap_without_evaluation_refuses_the_options_that_only_shape_the_measurement(dirs, tmp_path, capsys, given,
+                                                                                     named):  # fmt: skip
+    base_dir, aligned_dir = dirs
+    out = tmp_path / "x"
+    assert main(["swap", "--from", base_dir, "--into", aligned_dir, "--out", str(out), "--no-evaluate", *given]) == 2
+    err = capsys.readouterr().err
+    assert f"--no-evaluate measures nothing, so {named} would do nothing" in err and not out.exists()

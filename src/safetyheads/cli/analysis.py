@@ -152,6 +152,16 @@ def swap_cmd(
     from safetyheads.cli.evaluate import judge_options
     from safetyheads.study.swap_run import swap_run
 
+    if not evaluate:  # options that only shape the measurement would do nothing
+        unused = {
+            "--prompts": prompts is not None, "--dataset": dataset is not None, "--column": column is not None,
+            "--limit": limit is not None, "--eval-base": eval_base, "--judge-model": judge_model is not None,
+            "--judge": judge != "topical", "--max-new-tokens": max_new_tokens != 64, "--system": system is not None,
+            "--template": template != c.DEFAULT_TEMPLATE,
+        }  # fmt: skip
+        if any(unused.values()):
+            given = ", ".join(name for name, used in unused.items() if used)
+            raise SafetyHeadsError(f"--no-evaluate measures nothing, so {given} would do nothing; drop it or evaluate")
     done = swap_run(
         out, source=source, into=into, component=component,
         items=c.prompt_items(prompts, dataset, column, limit) if evaluate else [], dataset=dataset,
