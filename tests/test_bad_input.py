@@ -264,3 +264,16 @@ def test_console_script_entry_point_exits_2(capsys, monkeypatch, tmp_path):
         run()
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip().splitlines() == ["error: prompts file not found: x.txt"]
+
+
+def test_a_batch_size_below_one_is_an_error_in_the_command_and_the_library(capsys, tiny, prompts, tmp_path):
+    from safetyheads.runs.eval_runs import eval_run
+    from safetyheads.runs.sweep_runs import ships_run
+    from safetyheads.types import PromptItem
+
+    assert main(["ships", "--model", tiny, "--prompts", str(prompts), "--batch-size", "0", "--out", str(tmp_path)]) == 2
+    assert "--batch-size" in capsys.readouterr().err
+    with pytest.raises(SafetyHeadsError, match="--batch-size must be at least 1, not 0"):
+        eval_run(tmp_path / "e", model=tiny, items=[PromptItem("Hi")], judge="keyword", batch_size=0)
+    with pytest.raises(SafetyHeadsError, match="--batch-size must be at least 1, not -2"):
+        ships_run(tmp_path / "s", model=tiny, texts=["Hi"], batch_size=-2)

@@ -37,6 +37,7 @@ BatchSize = Annotated[
     int | None,
     typer.Option(
         "--batch-size",
+        min=1,
         help="Rows per forward. Default: ships and sahara size it to memory (CPU: a token budget, CUDA: free "
         "memory); eval generates 64 prompts at a time on a CPU, 32 elsewhere; helpfulness uses 32. A resume must "
         "use the same.",

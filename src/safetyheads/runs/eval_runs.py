@@ -97,6 +97,8 @@ def eval_run(
     check_judge(judge, options)  # before any model loads
     if heads is not None:
         named_heads(heads)
+    if batch_size is not None and batch_size < 1:  # 0 would quietly mean the automatic size
+        raise SafetyHeadsError(f"--batch-size must be at least 1, not {batch_size}")
     if decoding.max_new_tokens < 1:
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
     if decoding.top_k is not None and decoding.top_k < 1:

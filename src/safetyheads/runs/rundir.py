@@ -115,6 +115,8 @@ class RunDir:
         Returns the merged record: ``created`` is kept from the first run, ``starts`` counts the runs.
         """
         info = json.loads(json.dumps(info))
+        if isinstance(batch_size, int) and batch_size < 1:  # 0 would quietly mean automatic, below 0 compute nothing
+            raise SafetyHeadsError(f"--batch-size must be at least 1, not {batch_size}")
         if batch_size != "not given":
             info["batch_size"] = "auto" if batch_size is None else int(batch_size)
         if "device" in info and info.get("backend") != "ray":  # Ray workers keep their own thread counts
