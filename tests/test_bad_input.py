@@ -277,3 +277,11 @@ def test_a_batch_size_below_one_is_an_error_in_the_command_and_the_library(capsy
         eval_run(tmp_path / "e", model=tiny, items=[PromptItem("Hi")], judge="keyword", batch_size=0)
     with pytest.raises(SafetyHeadsError, match="--batch-size must be at least 1, not -2"):
         ships_run(tmp_path / "s", model=tiny, texts=["Hi"], batch_size=-2)
+
+
+@pytest.mark.parametrize("command", ["eval", "helpfulness"])
+@pytest.mark.parametrize("option", [["--ablation", "sc"], ["--epsilon", "0.001"]])
+def test_ablation_settings_without_heads_are_an_error_not_ignored(capsys, tiny, prompts, tmp_path, command, option):
+    given = ["--tasks", "arc_easy", "--limit", "2"] if command == "helpfulness" else ["--prompts", str(prompts)]
+    args = [command, "--model", tiny, *given, *option, "--out", str(tmp_path / "o")]
+    assert "--ablation and --epsilon apply to --heads" in cli_error(capsys, args)
