@@ -19,10 +19,11 @@ from safetyheads.core.engine import Engine, kl_divergence
 from safetyheads.core.families import attention_modules, facts_for, model_shape
 from safetyheads.data.loading import load_model
 from safetyheads.data.prompts import prepare
+from safetyheads.runs.sweep_runs import sahara_run
 from safetyheads.scores.screen import exact_sweep_cost, screen_prompt
 from safetyheads.scores.ships import ships_for_prompt, sweep_ships
 from safetyheads.scores.specificity import refusal_log_odds
-from safetyheads.types import AblationSpec, Head
+from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 REFUSAL_IDS = [5, 17, 40]
 
@@ -275,6 +276,10 @@ def test_cli_screen_options_that_do_nothing_are_refused(tiny_dir, tmp_path, caps
     assert main([*screen, "3"]) == 2
     assert "--verify-top 3, but only 2 heads are screened" in capsys.readouterr().err
     assert not (tmp_path / "s" / "screen.jsonl").exists()
+    assert main([*screen[:-3], "--screen-tokens", "0"]) == 2  # not quietly the default 8
+    assert main(["sahara", *base, "--pool", "screen:2", "--screen-tokens", "0"]) == 2
+    with pytest.raises(SafetyHeadsError, match="--screen-tokens must be at least 1, not 0"):
+        sahara_run(tmp_path / "p", model=tiny_dir, texts=["Hi"], pool="screen:2", screen_tokens=0)
 
 
 def test_cli_sahara_searches_the_screened_pool(tiny_dir, tmp_path):

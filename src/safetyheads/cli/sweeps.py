@@ -47,6 +47,7 @@ ScreenTokensOpt = Annotated[
     int | None,
     typer.Option(
         "--screen-tokens",
+        min=1,
         help="Screen: the most probable next tokens its second-order Ships estimate sums over (default 8).",
     ),
 ]

@@ -185,6 +185,8 @@ def run_screen(
     heads = validate_heads(heads, shape, spec) if heads is not None else None
     if verify_top is not None and verify_top < 1:
         raise SafetyHeadsError(f"--verify-top must be at least 1, not {verify_top}")
+    if tokens < 1:
+        raise SafetyHeadsError(f"--screen-tokens must be at least 1, not {tokens}")
     n_screened = len(heads) if heads is not None else len(shape.all_heads(spec))
     if verify_top is not None and verify_top > n_screened:  # the slice below would verify fewer without a word
         raise SafetyHeadsError(f"--verify-top {verify_top}, but only {n_screened} heads are screened")

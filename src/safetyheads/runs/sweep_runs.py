@@ -144,6 +144,8 @@ def check_pool(pool: str | None, heads: str | None, screen_tokens: int | None, b
         raise SafetyHeadsError("--pool and --heads both choose the candidate heads; give one")
     if backend != "local":
         raise SafetyHeadsError("--pool screen:K runs on --backend local")
+    if screen_tokens is not None and screen_tokens < 1:  # 0 would quietly mean the default
+        raise SafetyHeadsError(f"--screen-tokens must be at least 1, not {screen_tokens}")
     return parse_pool(pool)
 
 
