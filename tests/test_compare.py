@@ -49,6 +49,7 @@ def test_jaccard_and_spearman_of_hand_made_runs(tmp_path, capsys):
     assert png.startswith(b"\x89PNG")
     printed = capsys.readouterr().out
     assert "Spearman 0.371" in printed
+    assert "10: all 6" in printed  # the table says that k = 10 took the 6 heads the runs share
 
 
 def test_spearman_with_ties_and_other_column(tmp_path):

@@ -107,7 +107,7 @@ def compare_cmd(
     table = c.results_table(title, ("k", "Jaccard", "chance", *tops), text=0, lists=tops)
     for o in result["overlap"]:
         table.add_row(
-            str(o["k"]),
+            str(o["k"]) if o["k"] == o["k_used"] else f"{o['k']}: all {o['k_used']}",  # only that many in common
             f"{o['jaccard']:.2f}",
             f"{o['jaccard_chance']:.2f}",
             c.list_cell(o["top_a"]),
