@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from safetyheads.cli import common as c
+from safetyheads.evaluation.judges import DEFAULT_JUDGE
 from safetyheads.scores.specificity import (
     HARMLESS_QUESTIONS,
 )
@@ -67,6 +68,7 @@ BudgetOpt = Annotated[
         help="Contrastive Sahara: heads whose group ablation's mean harmless KL exceeds this are not eligible.",
     ),
 ]
+ANSWER_TOKENS = 64  # swap and qkv-check answer length
 MaxNewTokens = Annotated[int, typer.Option("--max-new-tokens", help="Tokens to generate per answer.")]
 JudgeName = Annotated[
     str,
@@ -136,8 +138,8 @@ def swap_cmd(
     template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
     system: c.System = None,
     limit: c.Limit = None,
-    max_new_tokens: MaxNewTokens = 64,
-    judge: JudgeName = "topical",
+    max_new_tokens: MaxNewTokens = ANSWER_TOKENS,
+    judge: JudgeName = DEFAULT_JUDGE,
     judge_model: JudgeModelDir = None,
     eval_base: Annotated[bool, typer.Option("--eval-base", help="Also measure BASE's ASR.")] = False,
     evaluate: Annotated[
@@ -156,7 +158,8 @@ def swap_cmd(
         unused = {
             "--prompts": prompts is not None, "--dataset": dataset is not None, "--column": column is not None,
             "--limit": limit is not None, "--eval-base": eval_base, "--judge-model": judge_model is not None,
-            "--judge": judge != "topical", "--max-new-tokens": max_new_tokens != 64, "--system": system is not None,
+            "--judge": judge != DEFAULT_JUDGE, "--max-new-tokens": max_new_tokens != ANSWER_TOKENS,
+            "--system": system is not None,
             "--template": template != c.DEFAULT_TEMPLATE,
         }  # fmt: skip
         if any(unused.values()):
@@ -198,14 +201,14 @@ def qkv_check_cmd(
     template: c.TemplateOpt = c.DEFAULT_TEMPLATE,
     system: c.System = None,
     limit: c.Limit = None,
-    max_new_tokens: MaxNewTokens = 64,
+    max_new_tokens: MaxNewTokens = ANSWER_TOKENS,
     tasks: Annotated[str, typer.Option("--tasks", help="Helpfulness tasks (comma-separated MC tasks).")] = (
         "arc_easy,boolq,openbookqa"
     ),
     task_limit: Annotated[int, typer.Option("--task-limit", help="Items per helpfulness task.")] = 100,
     kinds: Annotated[str, typer.Option("--kinds", help="Ablations to compare.")] = ",".join(QKV_KINDS),
     epsilon: c.Epsilon = c.DEFAULT_EPS,
-    judge: JudgeName = "topical",
+    judge: JudgeName = DEFAULT_JUDGE,
     judge_model: JudgeModelDir = None,
     direction: c.DirectionDir = None,
     batch_size: c.BatchSize = None,

@@ -153,6 +153,7 @@ GpusPerWorkerOpt = Annotated[
 def head_spec(heads: str | None, ablation: str, epsilon: float) -> AblationSpec:
     """``--ablation`` and ``--epsilon`` parsed; set to other than their defaults without ``--heads`` they would
     do nothing (nothing is ablated, or only ``--direction``), which is an error."""
-    if heads is None and (ablation.strip().lower() != "ua-q" or epsilon != DEFAULT_EPS):
+    spec = AblationSpec.parse(ablation, epsilon)
+    if heads is None and spec != AblationSpec():
         raise SafetyHeadsError("--ablation and --epsilon apply to --heads; give the heads to ablate, or leave them out")
-    return AblationSpec.parse(ablation, epsilon)
+    return spec

@@ -32,7 +32,7 @@ from safetyheads.evaluation.judges import check_judge, judge_record, make_judge
 from safetyheads.evaluation.outcomes import judge_batch
 from safetyheads.runs.planning import chosen_heads, named_heads
 from safetyheads.runs.provenance import model_provenance
-from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
+from safetyheads.runs.rundir import RunDir, check_batch_size, prompts_digest, write_json
 from safetyheads.types import OUTCOMES, AblationSpec, Head, PromptItem, SafetyHeadsError
 
 OUTCOME_NAMES = {o.value for o in OUTCOMES}
@@ -97,8 +97,7 @@ def eval_run(
     check_judge(judge, options)  # before any model loads
     if heads is not None:
         named_heads(heads)
-    if batch_size is not None and batch_size < 1:  # 0 would quietly mean the automatic size
-        raise SafetyHeadsError(f"--batch-size must be at least 1, not {batch_size}")
+    check_batch_size(batch_size)  # it records the size it uses, so the check cannot wait for the provenance
     if decoding.max_new_tokens < 1:
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
     if decoding.top_k is not None and decoding.top_k < 1:

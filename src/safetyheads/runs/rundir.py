@@ -35,6 +35,12 @@ SETTINGS_FILE = "run.json"
 PROVENANCE_KEY = "_provenance"  # run.json key holding per-command provenance (not a command's settings)
 
 
+def check_batch_size(batch_size: int | None) -> None:
+    """``--batch-size`` is None (automatic) or at least 1: 0 would quietly mean automatic, below 0 compute nothing."""
+    if batch_size is not None and batch_size < 1:
+        raise SafetyHeadsError(f"--batch-size must be at least 1, not {batch_size}")
+
+
 class RunDir:
     """An output directory. ``settings`` are recorded per command; a resume must match them."""
 
@@ -115,8 +121,8 @@ class RunDir:
         Returns the merged record: ``created`` is kept from the first run, ``starts`` counts the runs.
         """
         info = json.loads(json.dumps(info))
-        if isinstance(batch_size, int) and batch_size < 1:  # 0 would quietly mean automatic, below 0 compute nothing
-            raise SafetyHeadsError(f"--batch-size must be at least 1, not {batch_size}")
+        if isinstance(batch_size, int):
+            check_batch_size(batch_size)
         if batch_size != "not given":
             info["batch_size"] = "auto" if batch_size is None else int(batch_size)
         if "device" in info and info.get("backend") != "ray":  # Ray workers keep their own thread counts

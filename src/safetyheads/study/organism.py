@@ -135,13 +135,18 @@ class Split:
     extra: dict = field(default_factory=dict)
 
 
+def _check_count(name: str, n: int, available: int) -> None:
+    """A recipe count beyond what its set holds is an error, not a smaller set."""
+    if n > available:
+        raise SafetyHeadsError(f"{name}={n}, but its set holds {available}")
+
+
 def _seeded_first(items: Sequence, n: int, seed: int, name: str) -> list:
     """The first ``n`` of ``items`` after a shuffle seeded with ``seed`` (none when ``n`` is 0); more than the set
     holds is an error naming the recipe field ``name``."""
     if n <= 0:
         return []
-    if n > len(items):
-        raise SafetyHeadsError(f"{name}={n}, but its set holds {len(items)}")
+    _check_count(name, n, len(items))
     shuffled = list(items)
     random.Random(seed).shuffle(shuffled)
     return shuffled[:n]
@@ -224,8 +229,7 @@ def make_split(recipe: Recipe) -> Split:
         ("n_advbench", len(advbench)), ("n_harmbench", len(hb)), ("n_questions", len(questions)),
         ("n_form_matched", len(built)), ("n_question_matched", len(asked)),
     ):  # fmt: skip
-        if getattr(recipe, name) > available:  # a slice would take fewer without a word
-            raise SafetyHeadsError(f"{name}={getattr(recipe, name)}, but its set holds {available}")
+        _check_count(name, getattr(recipe, name), available)  # a slice would take fewer without a word
     return Split(
         harmful_train=harmful
         + [r for r in dict.fromkeys(restated) if r.lower() not in taken]
