@@ -383,19 +383,35 @@ def assert_apart(texts, held) -> None:
         assert max(len(w & hw) / len(w | hw) for hw in held_words) < 0.34, text
 
 
+def pairs_join_when_asked(field: str, pairs, n: int, **base):
+    """The split of ``Recipe(**base)``, after checking that ``field=n`` adds n of ``pairs`` to it: each harmful
+    question to refuse with its harmless twin to answer, and that the field leaves the default recipe's record."""
+    from safetyheads.study.organism import make_split
+
+    plain = make_split(Recipe(**base))
+    assert field not in Recipe().as_dict()
+    split = make_split(Recipe(**base, **{field: n}))
+    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
+    good = [p for p in split.harmless_train if p not in plain.harmless_train]
+    twins = dict(pairs)
+    assert len(bad) == len(good) == n and all(twins[b] in good for b in bad)
+    return plain
+
+
+def benchmark_globals(name: str) -> dict:
+    """A benchmark script's globals (its request sets), read without putting benchmarks/ on the import path."""
+    import runpy
+
+    return runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / name))
+
+
 def test_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
     from safetyheads.data.datasets import load_prompt_dataset
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
     from safetyheads.data.heldout_forms import QUESTION_FORM_HARMFUL, QUESTION_FORM_HARMLESS
-    from safetyheads.study.organism import make_split
 
-    plain = make_split(Recipe())
-    split = make_split(Recipe(n_everyday=40))
-    assert "n_everyday" not in Recipe().as_dict()
-    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
-    good = [p for p in split.harmless_train if p not in plain.harmless_train]
+    pairs_join_when_asked("n_everyday", EVERYDAY_PAIRS, 40)
     pairs = dict(EVERYDAY_PAIRS)
-    assert len(bad) == len(good) == 40 and all(pairs[b] in good for b in bad)
     assert len(set(pairs)) == len(EVERYDAY_PAIRS) and len(set(pairs.values())) == len(EVERYDAY_PAIRS)
 
     held = list(QUESTION_FORM_HARMFUL + QUESTION_FORM_HARMLESS) + [p.text for p in load_prompt_dataset("donotanswer")]
@@ -471,15 +487,8 @@ def test_refusing_harmless_answers_are_redrawn_by_seeded_sampling():
 def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets():
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
     from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
-    from safetyheads.study.organism import make_split
 
-    plain = make_split(Recipe(n_everyday=20))
-    assert "n_more_everyday" not in Recipe().as_dict()
-    split = make_split(Recipe(n_everyday=20, n_more_everyday=30))
-    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
-    good = [p for p in split.harmless_train if p not in plain.harmless_train]
-    pairs = dict(MORE_EVERYDAY_PAIRS)
-    assert len(bad) == len(good) == 30 and all(pairs[b] in good for b in bad)
+    plain = pairs_join_when_asked("n_more_everyday", MORE_EVERYDAY_PAIRS, 30, n_everyday=20)
     texts = [t for pair in MORE_EVERYDAY_PAIRS for t in pair]
     assert len(set(texts)) == len(texts) and not set(texts) & {t for pair in EVERYDAY_PAIRS for t in pair}
 
@@ -487,23 +496,12 @@ def test_more_everyday_pairs_join_training_only_when_asked_and_stay_apart_from_t
 
 
 def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s_sets_and_the_blind_check():
-    import runpy
-
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
     from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
     from safetyheads.data.word_pairs import WORD_PAIRS
-    from safetyheads.study.organism import make_split
 
-    # the blind check's requests, read from its benchmark without putting benchmarks/ on the import path
-    fresh = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "organism_fresh_forms.py"))
-
-    plain = make_split(Recipe(n_everyday=20, n_more_everyday=10))
-    assert "n_word_pairs" not in Recipe().as_dict()
-    split = make_split(Recipe(n_everyday=20, n_more_everyday=10, n_word_pairs=40))
-    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
-    good = [p for p in split.harmless_train if p not in plain.harmless_train]
-    pairs = dict(WORD_PAIRS)
-    assert len(bad) == len(good) == 40 and all(pairs[b] in good for b in bad)
+    fresh = benchmark_globals("organism_fresh_forms.py")  # the blind check's requests
+    plain = pairs_join_when_asked("n_word_pairs", WORD_PAIRS, 40, n_everyday=20, n_more_everyday=10)
     texts = [t for pair in WORD_PAIRS for t in pair]
     earlier = {t for pair in EVERYDAY_PAIRS + MORE_EVERYDAY_PAIRS for t in pair}
     assert len(set(texts)) == len(texts) and not set(texts) & earlier
@@ -511,16 +509,19 @@ def test_word_pairs_join_training_only_when_asked_and_stay_apart_from_the_card_s
     assert_apart(texts, held_out_requests(plain) + list(fresh["FRESH_HARMFUL"] + fresh["FRESH_HARMLESS"]))
 
 
-def test_the_printed_card_says_its_targets_are_the_card_s_own_unvalidated_measures():
-    from safetyheads.cli.organism import print_card, stdout
-
-    rates = {"refusal_keyword": 0.5, "refusal_opening": 0.5}
+def printable_card(refusal: float, opening: float) -> dict:
+    """A card with every measure ``print_card`` shows, the same rates on both sides."""
+    rates = {"refusal_keyword": refusal, "refusal_opening": opening}
     side = {k: dict(rates) for k in ("advbench_evaluation", "harmbench_heldout", "harmless_heldout")}
     side["borderline_heldout"] = dict(rates)
     side["helpfulness"] = {"arc_easy": 0.48, "boolq": 0.32}
-    shown = {
-        "tuned": side,
-        "base": side,
+    return {"tuned": side, "base": side}
+
+
+def test_the_printed_card_says_its_targets_are_the_card_s_own_unvalidated_measures():
+    from safetyheads.cli.organism import print_card, stdout
+
+    shown = printable_card(0.5, 0.5) | {
         "targets": {"advbench_refusal_ge_0.90": False, "arc_easy_within_2_points": True},
     }
     with stdout.capture() as captured:
@@ -534,11 +535,7 @@ def test_a_card_keeps_the_caveat_on_its_targets_beside_them_and_prints_the_one_i
     from safetyheads.cli.organism import print_card, stdout
     from safetyheads.study.organism import TARGETS_CAVEAT, with_targets
 
-    rates = {"refusal_keyword": 0.95, "refusal_opening": 0.05}
-    side = {k: dict(rates) for k in ("advbench_evaluation", "harmbench_heldout", "harmless_heldout")}
-    side["borderline_heldout"] = dict(rates)
-    side["helpfulness"] = {"arc_easy": 0.48, "boolq": 0.32}
-    card = with_targets({"tuned": side, "base": side})
+    card = with_targets(printable_card(0.95, 0.05))
     assert all(card["targets"].values()) and card["targets_caveat"] == TARGETS_CAVEAT
     assert "not validated" in card["targets_caveat"]  # what a notebook user reads from the card's JSON
     card["targets_caveat"] = "measured by a reader"
@@ -548,26 +545,15 @@ def test_a_card_keeps_the_caveat_on_its_targets_beside_them_and_prints_the_one_i
 
 
 def test_boundary_pairs_join_training_only_when_asked_and_stay_apart_from_every_held_out_and_blind_set():
-    import runpy
-
     from safetyheads.data.boundary_pairs import BOUNDARY_PAIRS
     from safetyheads.data.everyday_pairs import EVERYDAY_PAIRS
     from safetyheads.data.more_everyday_pairs import MORE_EVERYDAY_PAIRS
     from safetyheads.data.word_pairs import WORD_PAIRS
-    from safetyheads.study.organism import make_split
 
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
-    fresh = runpy.run_path(str(bench / "organism_fresh_forms.py"))
-    blind = runpy.run_path(str(bench / "organism_overrefusal.py"))
+    fresh = benchmark_globals("organism_fresh_forms.py")
+    blind = benchmark_globals("organism_overrefusal.py")
     written = [line.strip() for line in blind["WRITTEN"].read_text().splitlines() if line.strip()]
-
-    plain = make_split(Recipe(n_everyday=20, n_word_pairs=10))
-    assert "n_boundary_pairs" not in Recipe().as_dict()
-    split = make_split(Recipe(n_everyday=20, n_word_pairs=10, n_boundary_pairs=50))
-    bad = [p for p in split.harmful_train if p not in plain.harmful_train]
-    good = [p for p in split.harmless_train if p not in plain.harmless_train]
-    pairs = dict(BOUNDARY_PAIRS)
-    assert len(bad) == len(good) == 50 and all(pairs[b] in good for b in bad)
+    plain = pairs_join_when_asked("n_boundary_pairs", BOUNDARY_PAIRS, 50, n_everyday=20, n_word_pairs=10)
     texts = [t for pair in BOUNDARY_PAIRS for t in pair]
     earlier = {t.lower() for pair in EVERYDAY_PAIRS + MORE_EVERYDAY_PAIRS + WORD_PAIRS for t in pair}
     assert len({t.lower() for t in texts}) == len(texts) and not {t.lower() for t in texts} & earlier
