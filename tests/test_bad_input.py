@@ -285,3 +285,19 @@ def test_ablation_settings_without_heads_are_an_error_not_ignored(capsys, tiny, 
     given = ["--tasks", "arc_easy", "--limit", "2"] if command == "helpfulness" else ["--prompts", str(prompts)]
     args = [command, "--model", tiny, *given, *option, "--out", str(tmp_path / "o")]
     assert "--ablation and --epsilon apply to --heads" in cli_error(capsys, args)
+
+
+@pytest.mark.parametrize("kind, epsilon", [("sc", 1e-5), ("ua-q", 1e-3)])
+def test_library_runs_refuse_an_ablation_spec_without_heads(tmp_path, kind, epsilon):
+    """A notebook caller gets the check the command line gets: a spec that would ablate nothing is an error before
+    any model loads (the model path does not exist, so reaching the load would fail differently)."""
+    from safetyheads.runs.eval_runs import eval_run, helpfulness_run
+    from safetyheads.types import AblationSpec, PromptItem
+
+    spec = AblationSpec.parse(kind, epsilon)
+    missing = str(tmp_path / "no-model")
+    with pytest.raises(SafetyHeadsError, match="--ablation and --epsilon apply to --heads"):
+        eval_run(tmp_path / "e", model=missing, items=[PromptItem("Hi")], judge="keyword", spec=spec)
+    with pytest.raises(SafetyHeadsError, match="--ablation and --epsilon apply to --heads"):
+        helpfulness_run(tmp_path / "h", model=missing, tasks="arc_easy", limit=2, spec=spec)
+    assert not (tmp_path / "e").exists() and not (tmp_path / "h").exists()

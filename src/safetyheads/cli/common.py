@@ -13,7 +13,7 @@ from rich.table import Table
 
 from safetyheads.data.loading import load_shared
 from safetyheads.data.prompts import Template, first_n, prepare, read_prompts
-from safetyheads.types import DEFAULT_EPSILON, AblationSpec, PromptItem, SafetyHeadsError
+from safetyheads.types import DEFAULT_EPSILON, PromptItem, SafetyHeadsError
 
 console = Console(stderr=True)
 
@@ -148,12 +148,3 @@ GpusPerWorkerOpt = Annotated[
         help="GPUs per Ray worker (default 1 with --device cuda); above 1 the model is spread with device_map=auto.",
     ),
 ]
-
-
-def head_spec(heads: str | None, ablation: str, epsilon: float) -> AblationSpec:
-    """``--ablation`` and ``--epsilon`` parsed; set to other than their defaults without ``--heads`` they would
-    do nothing (nothing is ablated, or only ``--direction``), which is an error."""
-    spec = AblationSpec.parse(ablation, epsilon)
-    if heads is None and spec != AblationSpec():
-        raise SafetyHeadsError("--ablation and --epsilon apply to --heads; give the heads to ablate, or leave them out")
-    return spec

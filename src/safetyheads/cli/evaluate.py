@@ -22,7 +22,7 @@ from safetyheads.evaluation.judges import (
     check_judge,
 )
 from safetyheads.runs.eval_runs import eval_run, helpfulness_run
-from safetyheads.types import OUTCOMES, SafetyHeadsError
+from safetyheads.types import OUTCOMES, AblationSpec, SafetyHeadsError
 
 OUTCOME_ORDER = [o.value for o in OUTCOMES]
 
@@ -130,7 +130,7 @@ def eval_cmd(
     dtype: c.Dtype = "float32",
 ) -> None:
     """Generate answers with --heads ablated (none: the plain model); shares refused, complied (ASR) and broken."""
-    spec = c.head_spec(heads, ablation, epsilon)
+    spec = AblationSpec.parse(ablation, epsilon)
     options = judge_options(
         judge_model, judge_template, rubric_threshold, scorer, min_chars, repetition_rule, refusal_threshold
     )
@@ -252,7 +252,7 @@ def helpfulness_cmd(
     """Zero-shot multiple-choice accuracy (lm-eval-harness style), ablated and base when --heads are given."""
     refusal_direction = c.load_direction(direction)
     done = helpfulness_run(
-        out, model=model, tasks=tasks, heads=heads, spec=c.head_spec(heads, ablation, epsilon),
+        out, model=model, tasks=tasks, heads=heads, spec=AblationSpec.parse(ablation, epsilon),
         direction=refusal_direction, limit=limit, with_base=with_base, with_damage=with_damage,
         batch_size=batch_size, device=device, dtype=dtype, status=c.console.status,
     )  # fmt: skip

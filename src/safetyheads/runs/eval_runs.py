@@ -30,7 +30,7 @@ from safetyheads.evaluation.generation import DecodingSettings, default_batch_si
 from safetyheads.evaluation.helpfulness import MC_BATCH_SIZE, MC_TASKS, arrange, evaluate_mc
 from safetyheads.evaluation.judges import check_judge, judge_record, make_judge
 from safetyheads.evaluation.outcomes import judge_batch
-from safetyheads.runs.planning import chosen_heads, named_heads
+from safetyheads.runs.planning import chosen_heads, spec_for_heads
 from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, check_batch_size, prompts_digest, write_json
 from safetyheads.types import OUTCOMES, AblationSpec, Head, PromptItem, SafetyHeadsError
@@ -91,12 +91,10 @@ def eval_run(
 ) -> EvalRun:
     """``safetyheads eval``: each prompt answered with ``heads`` (a head list text; None: none) and ``direction``
     ablated, and judged by ``judge`` (with its ``options``); resumed from ``out``."""
-    spec = spec or AblationSpec()
+    spec = spec_for_heads(heads, spec)
     options = dict(options or {})
     decoding = decoding or DecodingSettings()
     check_judge(judge, options)  # before any model loads
-    if heads is not None:
-        named_heads(heads)
     check_batch_size(batch_size)  # it records the size it uses, so the check cannot wait for the provenance
     if decoding.max_new_tokens < 1:
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
@@ -233,12 +231,10 @@ def helpfulness_run(
 ) -> HelpfulnessRun:
     """``safetyheads helpfulness``: zero-shot accuracy with ``heads`` and/or ``direction`` ablated, the unablated
     model's beside it (``with_base``) and the damage on harmless text (``with_damage``); resumed per task."""
-    spec = spec or AblationSpec()
+    spec = spec_for_heads(heads, spec)
     names = task_list(tasks)
     if limit is not None and limit < 1:
         raise SafetyHeadsError("--limit must be at least 1")
-    if heads is not None:
-        named_heads(heads)
     run = RunDir(out)
     run.check_settings(
         "helpfulness",

@@ -48,6 +48,20 @@ def named_heads(spec_text: str) -> list[Head]:
     return heads
 
 
+def spec_for_heads(spec_text: str | None, spec: AblationSpec | None) -> AblationSpec:
+    """The ablation spec for ``--heads``, checked before any model loads: the heads must name at least one head, and
+    a spec other than the default given without heads would ablate nothing, which is an error (library callers get
+    the check the command line gets)."""
+    if spec_text is None:
+        if spec is not None and spec != AblationSpec():
+            raise SafetyHeadsError(
+                "--ablation and --epsilon apply to --heads; give the heads to ablate, or leave them out"
+            )
+        return AblationSpec()
+    named_heads(spec_text)
+    return spec or AblationSpec()
+
+
 def emit_in_order(
     n: int, skip: Callable[[int], bool] | None
 ) -> tuple[list[int], Callable[[int, Any, Callable[[int, Any], None] | None], None]]:
