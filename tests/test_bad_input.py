@@ -220,11 +220,12 @@ def test_a_limit_the_prompts_cannot_meet_is_an_error_not_another_sample(capsys, 
     assert message in line and (source == "dataset" or "holds 2" in line or "at least 1" in line)
 
 
-@pytest.mark.parametrize("command", ["ships", "sahara", "eval", "helpfulness"])
+@pytest.mark.parametrize("command", ["ships", "sahara", "eval", "helpfulness", "qkv-check", "ablate"])
 @pytest.mark.parametrize("heads", ["", " , "])
 def test_heads_that_name_no_head_are_an_error_not_the_plain_model(capsys, tiny, prompts, tmp_path, command, heads):
-    given = ["--tasks", "arc_easy", "--limit", "2"] if command == "helpfulness" else ["--prompts", str(prompts)]
-    extra = ["--judge", "keyword"] if command == "eval" else []
+    given = {"helpfulness": ["--tasks", "arc_easy", "--limit", "2"], "ablate": []}
+    given = given.get(command, ["--prompts", str(prompts)])
+    extra = ["--judge", "keyword"] if command in ("eval", "qkv-check") else []
     args = [command, "--model", tiny, *given, *extra, "--heads", heads, "--out", str(tmp_path / "o")]
     assert f"--heads {heads!r} names no head" in cli_error(capsys, args)
 

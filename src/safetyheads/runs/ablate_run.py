@@ -18,10 +18,10 @@ from safetyheads.core.direction import (
     save_without_direction,
 )
 from safetyheads.core.families import model_shape
-from safetyheads.core.heads import describe_unit, parse_heads
+from safetyheads.core.heads import describe_unit
 from safetyheads.core.surgery import check_bakeable, save_ablated
 from safetyheads.data.loading import load_shared
-from safetyheads.runs.planning import chosen_heads
+from safetyheads.runs.planning import chosen_heads, named_heads
 from safetyheads.types import AblationKind, AblationSpec, SafetyHeadsError
 
 PROBE = "Explain how attention heads work in a transformer."
@@ -101,8 +101,7 @@ def ablate_run(
         return Ablated(out, what, diff, parameter_budget(lm))
     spec = spec or AblationSpec()
     check_bakeable(None, spec)  # refuses mean before loading anything
-    if not parse_heads(heads):
-        raise SafetyHeadsError("--heads is empty; name at least one head, e.g. --heads 2-26")
+    named_heads(heads)
     check_out(out, model, overwrite)
     lm, tokenizer = load_shared(model, device, dtype, status)
     check_bakeable(lm, spec)

@@ -17,7 +17,7 @@ from pathlib import Path
 from safetyheads.core.direction import RefusalDirection, maybe_without
 from safetyheads.core.families import model_shape
 from safetyheads.core.files import write_jsonl
-from safetyheads.core.heads import parse_heads, validate_heads
+from safetyheads.core.heads import validate_heads
 from safetyheads.data.datasets import load_mc_task
 from safetyheads.data.loading import load_shared
 from safetyheads.data.prompts import Template
@@ -26,6 +26,7 @@ from safetyheads.evaluation.helpfulness import evaluate_mc
 from safetyheads.evaluation.judges import build_judge, judge_record
 from safetyheads.evaluation.outcomes import measure_outcomes
 from safetyheads.runs.eval_runs import task_list
+from safetyheads.runs.planning import named_heads
 from safetyheads.runs.provenance import model_provenance
 from safetyheads.runs.rundir import RunDir, prompts_digest, write_json
 from safetyheads.types import (
@@ -113,9 +114,7 @@ def qkv_check_run(
     specs = [AblationSpec.parse(k, epsilon) for k in [k.strip() for k in raw_kinds if k.strip()]]
     if not specs:
         raise SafetyHeadsError(f"--kinds is empty; choose from {', '.join(QKV_KINDS)}")
-    asked = parse_heads(heads)
-    if not asked:
-        raise SafetyHeadsError("--heads is empty; name at least one head, e.g. --heads 2-26")
+    asked = named_heads(heads)
     if max_new_tokens < 1:
         raise SafetyHeadsError("--max-new-tokens must be at least 1")
     if task_limit < 1:
