@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import torch
 from transformers import (
+    Cohere2Config,
+    Cohere2ForCausalLM,
+    Exaone4Config,
+    Exaone4ForCausalLM,
     Gemma2Config,
     Gemma2ForCausalLM,
+    Gemma3Config,
     Gemma3ForCausalLM,
+    Gemma3ForConditionalGeneration,
     Gemma3TextConfig,
     GemmaConfig,
     GemmaForCausalLM,
@@ -14,24 +20,48 @@ from transformers import (
     GPT2LMHeadModel,
     GPTNeoXConfig,
     GPTNeoXForCausalLM,
+    GptOssConfig,
+    GptOssForCausalLM,
+    GraniteConfig,
+    GraniteForCausalLM,
     LlamaConfig,
     LlamaForCausalLM,
     MistralConfig,
     MistralForCausalLM,
+    MixtralConfig,
+    MixtralForCausalLM,
     Olmo2Config,
     Olmo2ForCausalLM,
+    Olmo3Config,
+    Olmo3ForCausalLM,
     OlmoConfig,
     OlmoForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
     Qwen2Config,
     Qwen2ForCausalLM,
+    Qwen2MoeConfig,
+    Qwen2MoeForCausalLM,
     Qwen3Config,
     Qwen3ForCausalLM,
+    Qwen3MoeConfig,
+    Qwen3MoeForCausalLM,
+    SiglipVisionConfig,
+    SmolLM3Config,
+    SmolLM3ForCausalLM,
+    Starcoder2Config,
+    Starcoder2ForCausalLM,
 )
 
 VOCAB = 96
 COMMON = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=3, initializer_range=0.15)
+GQA = dict(num_attention_heads=4, num_key_value_heads=2)
+TOKENS = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2)  # inside the tiny vocabulary
+LOCAL_GLOBAL = ["sliding_attention", "full_attention", "sliding_attention"]
+
+
+def _gemma3_text() -> Gemma3TextConfig:
+    return Gemma3TextConfig(**COMMON, **GQA, head_dim=16, sliding_window=4, layer_types=LOCAL_GLOBAL)
 
 
 def _build(family: str):
@@ -52,16 +82,61 @@ def _build(family: str):
     if family == "gemma2":
         cfg = Gemma2Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=4)
         return Gemma2ForCausalLM(cfg)
-    if family == "gemma3":
-        cfg = Gemma3TextConfig(
-            **COMMON,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            head_dim=16,
-            sliding_window=4,
-            layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+    if family == "gemma3_text":
+        return Gemma3ForCausalLM(_gemma3_text())
+    if family == "gemma3":  # the image-text model (Gemma 3 4B and larger) with a tiny vision tower
+        vision = SiglipVisionConfig(
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=28,
+            patch_size=14,
         )
-        return Gemma3ForCausalLM(cfg)
+        cfg = Gemma3Config(
+            text_config=_gemma3_text(), vision_config=vision, mm_tokens_per_image=4, boi_token_index=93,
+            eoi_token_index=94, image_token_index=95,
+        )  # fmt: skip
+        return Gemma3ForConditionalGeneration(cfg)
+    if family == "granite":  # every multiplier away from 1, so each must be kept
+        cfg = GraniteConfig(
+            **COMMON, **GQA, embedding_multiplier=2.0, attention_multiplier=0.2, residual_multiplier=0.5,
+            logits_scaling=2.0,
+        )  # fmt: skip
+        return GraniteForCausalLM(cfg)
+    if family == "smollm3":  # layer 1 without rotary position encoding
+        cfg = SmolLM3Config(**COMMON, **GQA, no_rope_layers=[1, 0, 1], **TOKENS)
+        return SmolLM3ForCausalLM(cfg)
+    if family == "cohere2":
+        cfg = Cohere2Config(**COMMON, **GQA, sliding_window=4, layer_types=LOCAL_GLOBAL, logit_scale=1.0, **TOKENS)
+        return Cohere2ForCausalLM(cfg)
+    if family == "exaone4":
+        cfg = Exaone4Config(**COMMON, **GQA, sliding_window=4, layer_types=LOCAL_GLOBAL, **TOKENS)
+        return Exaone4ForCausalLM(cfg)
+    if family == "olmo3":
+        cfg = Olmo3Config(**COMMON, **GQA, sliding_window=4, layer_types=LOCAL_GLOBAL, **TOKENS)
+        return Olmo3ForCausalLM(cfg)
+    if family == "starcoder2":
+        return Starcoder2ForCausalLM(Starcoder2Config(**COMMON, **GQA, **TOKENS))
+    if family == "mixtral":
+        return MixtralForCausalLM(MixtralConfig(**COMMON, **GQA, num_local_experts=4, num_experts_per_tok=2))
+    if family == "qwen2_moe":
+        cfg = Qwen2MoeConfig(
+            **COMMON, **GQA, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+            shared_expert_intermediate_size=32,
+        )  # fmt: skip
+        return Qwen2MoeForCausalLM(cfg)
+    if family == "qwen3_moe":
+        cfg = Qwen3MoeConfig(
+            **COMMON, **GQA, head_dim=16, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32
+        )
+        return Qwen3MoeForCausalLM(cfg)
+    if family == "gpt_oss":  # attention sinks, local and global layers, experts
+        cfg = GptOssConfig(
+            **COMMON, **GQA, head_dim=16, num_local_experts=4, num_experts_per_tok=2, sliding_window=4,
+            layer_types=LOCAL_GLOBAL, **TOKENS,
+        )  # fmt: skip
+        return GptOssForCausalLM(cfg)
     if family == "phi3":
         cfg = Phi3Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, pad_token_id=0)
         return Phi3ForCausalLM(cfg)
@@ -75,8 +150,11 @@ def _build(family: str):
 
 
 # The nine families the core issue requires, then the other rows of the family table.
-REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "gpt2", "gpt_neox"]
-FAMILIES = [*REQUIRED_FAMILIES, "gemma", "olmo", "olmo2"]
+REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
+FAMILIES = [
+    *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma3", "granite", "smollm3", "cohere2", "exaone4",
+    "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
+]  # fmt: skip
 
 
 def tiny_model(family: str, seed: int = 0):

@@ -28,7 +28,7 @@ def eager_model(family="llama"):
     return model
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen3", "gemma3"])
+@pytest.mark.parametrize("family", ["llama", "qwen3", "gemma3_text"])
 def test_ua_q_makes_the_head_uniform_over_the_prefix(family):
     model = eager_model(family)
     ids = prompt_ids(10)

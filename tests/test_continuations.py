@@ -43,7 +43,7 @@ def test_both_routes_equal_one_forward_per_pair(family):
         torch.testing.assert_close(lp, direct_logprobs(model, ctx, cont), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("family", ["llama", "gemma3", "gpt2"])
+@pytest.mark.parametrize("family", ["llama", "gemma3_text", "gpt2"])
 @pytest.mark.parametrize("method", ["ua-q", "mean", "sc"])
 def test_both_routes_equal_one_forward_per_pair_under_an_ablation(family, method):
     model, tok = tiny_model(family), tiny_tokenizer()
@@ -135,7 +135,7 @@ def test_pairs_longer_than_max_length_lose_tokens_from_the_left(shared):
     torch.testing.assert_close(short, direct_logprobs(model, whole[-5:-4], whole[-4:]), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("family", ["llama", "gemma3"])
+@pytest.mark.parametrize("family", ["llama", "gemma3_text"])
 def test_unsplit_continuations_as_on_a_gpu_give_the_same_numbers(family, monkeypatch):
     from safetyheads.evaluation import continuations
 

@@ -70,7 +70,7 @@ def test_ua_k_scales_the_whole_key_head_shared_by_a_query_group():
 
 
 def test_weights_cannot_express_mean_or_qk_norm_scaling():
-    for family in ("qwen3", "gemma3"):
+    for family in ("qwen3", "gemma3_text"):
         model = tiny_model(family)
         for kind in ("ua-q", "ua-k"):
             with pytest.raises(SafetyHeadsError, match=r"normalises.*--ablation sc.*run time"):

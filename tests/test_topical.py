@@ -194,7 +194,7 @@ def test_hidden_states_equal_a_direct_computation():
     assert judge.features(cases)[0].vector().shape == (len(FEATURES) + 4 * model.config.hidden_size,)
 
 
-@pytest.mark.parametrize("family", ["llama", "gpt2", "gemma3"])
+@pytest.mark.parametrize("family", ["llama", "gpt2", "gemma3_text"])
 def test_hidden_states_up_to_a_layer_match_output_hidden_states_and_stop_there(family):
     model = tiny_model(family)
     ids, mask = right_pad([[5, 9, 11, 3, 7], [4, 8, 2]], 0)

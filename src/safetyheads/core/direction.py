@@ -161,14 +161,19 @@ def _is_conv1d(module: nn.Module) -> bool:
 
 
 def check_bakeable_direction(model: nn.Module) -> None:
-    """Refuse models whose residual writes are not plain linear maps (norms after each sublayer)."""
+    """Refuse models whose residual writes are not plain linear maps (norms after each sublayer, expert blocks)."""
     for attn, mlp in residual_writes(model):
         for m in (attn, mlp):
             if not (isinstance(m, nn.Linear) or _is_conv1d(m)):
+                why = (
+                    f"its layers normalise each sublayer's output ({type(m).__name__}) before adding it to the "
+                    "residual stream"
+                    if "norm" in type(m).__name__.lower()
+                    else f"its MLP is a mixture of experts ({type(m).__name__}), not one linear write"
+                )
                 raise SafetyHeadsError(
-                    f"direction ablation cannot be baked into a '{family_of(model)}' model: its layers normalise "
-                    f"each sublayer's output ({type(m).__name__}) before adding it to the residual stream, so no "
-                    "weight edit removes the direction; ablate it at run time instead (eval --direction)"
+                    f"direction ablation cannot be baked into a '{family_of(model)}' model: {why}, so no weight "
+                    "edit here removes the direction; ablate it at run time instead (eval --direction)"
                 )
 
 

@@ -46,6 +46,9 @@ class FamilyFacts:
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
 _LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
 _POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
+_MOE = dict(mlp_write="mlp")  # a mixture-of-experts block: the residual write is the whole block's output
+# Image-text models whose text decoder sits under model.language_model (AutoModelForCausalLM loads them whole)
+_LANGUAGE_MODEL_PATHS = dict(_LLAMA_PATHS, layers="model.language_model.layers", final_norm="model.language_model.norm")
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llama": _LLAMA_LIKE,
@@ -57,6 +60,17 @@ FAMILIES: dict[str, FamilyFacts] = {
     "qwen3": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd"),
     "gemma3_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
     "olmo2": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
+    "olmo3": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
+    "gemma3": FamilyFacts(**_LANGUAGE_MODEL_PATHS, qk_norm="bhtd", **_POST_NORMS),
+    "granite": _LLAMA_LIKE,
+    "smollm3": _LLAMA_LIKE,
+    "cohere2": _LLAMA_LIKE,  # attention and MLP in parallel, both writing to the residual stream
+    "exaone4": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
+    "starcoder2": FamilyFacts(**_LLAMA_PATHS, mlp_write="mlp.c_proj"),
+    "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE),
+    "qwen2_moe": FamilyFacts(**_LLAMA_PATHS, **_MOE),
+    "qwen3_moe": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_MOE),
+    "gpt_oss": FamilyFacts(**_LLAMA_PATHS, **_MOE),
     "phi3": FamilyFacts(
         layers="model.layers",
         final_norm="model.norm",
