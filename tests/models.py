@@ -6,6 +6,8 @@ import torch
 from transformers import (
     Cohere2Config,
     Cohere2ForCausalLM,
+    CohereConfig,
+    CohereForCausalLM,
     Exaone4Config,
     Exaone4ForCausalLM,
     Gemma2Config,
@@ -107,6 +109,9 @@ def _build(family: str):
     if family == "smollm3":  # layer 1 without rotary position encoding
         cfg = SmolLM3Config(**COMMON, **GQA, no_rope_layers=[1, 0, 1], **TOKENS)
         return SmolLM3ForCausalLM(cfg)
+    if family in ("cohere", "cohere_plain"):  # its optional q/k norm on (Command R+) and off (Command R, Aya)
+        cfg = CohereConfig(**COMMON, **GQA, use_qk_norm=family == "cohere", logit_scale=1.0, **TOKENS)
+        return CohereForCausalLM(cfg)
     if family == "cohere2":
         cfg = Cohere2Config(**COMMON, **GQA, sliding_window=4, layer_types=LOCAL_GLOBAL, logit_scale=1.0, **TOKENS)
         return Cohere2ForCausalLM(cfg)
@@ -152,8 +157,8 @@ def _build(family: str):
 # The nine families the core issue requires, then the other rows of the family table.
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
-    *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma3", "granite", "smollm3", "cohere2", "exaone4",
-    "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
+    *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma3", "granite", "smollm3", "cohere", "cohere2",
+    "exaone4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
 ]  # fmt: skip
 
 

@@ -30,3 +30,31 @@ def test_unsupported_family_fails_clearly_before_any_number():
         install(model)
     with pytest.raises(SafetyHeadsError, match="not supported"):
         sweep_ships(model, [("p", torch.tensor([[1, 2, 3]]))])
+
+
+def test_a_config_flag_switches_a_familys_qk_norm():
+    """Cohere's q/k norm is optional (``use_qk_norm``): with it, weights cannot express ``ua-q`` and the reference
+    hooks the norm; without it, weight edits can. Either way the fast sweep equals the naive reference."""
+    from models import prompt_ids
+
+    from safetyheads.core.families import facts_for
+    from safetyheads.core.surgery import check_bakeable
+    from safetyheads.scores.reference import naive_ships
+    from safetyheads.types import AblationSpec
+
+    spec = AblationSpec.parse("ua-q")
+    for family, norm in (("cohere", "bthd"), ("cohere_plain", "")):
+        model = tiny_model(family)
+        assert facts_for(model).qk_norm == norm
+        ids = prompt_ids(9)
+        heads = model_shape(model).all_heads(spec)
+        naive = naive_ships(model, ids, heads, spec)
+        fast = sweep_ships(model, [("p", ids)], spec=spec)[0]
+        assert max(naive.values()) > 1e-3
+        for h in heads:
+            assert abs(fast.scores[h.layer][h.head] - naive[h]) <= max(1e-4 * naive[h], 1e-7)
+        if norm:
+            with pytest.raises(SafetyHeadsError, match="normalises"):
+                check_bakeable(model, spec)
+        else:
+            check_bakeable(model, spec)

@@ -82,6 +82,7 @@ CASES = [
     ("gemma3", "ua-q"),  # the image-text model's decoder
     ("granite", "ua-k"),
     ("smollm3", "ua-q"),  # a layer without rotary encoding
+    ("cohere", "ua-q"),  # q/k norm switched on by the config
     ("cohere2", "sc"),  # attention and MLP in parallel
     ("exaone4", "ua-q"),
     ("starcoder2", "ua-k"),

@@ -8,7 +8,7 @@ surgery need. Adding a family is adding one row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from torch import nn
@@ -36,6 +36,7 @@ class FamilyFacts:
     # Query/key normalised after projection, so weight scaling is undone. Value gives the layout
     # of the norm's output: "bthd" (per head, before transpose), "bhtd" (after), "flat" (whole projection).
     qk_norm: str = ""
+    qk_norm_flag: str = ""  # config attribute that switches the q/k norm on (unset: the family always has it)
     mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
     # Dotted paths, from a decoder layer, of the modules whose outputs the layer adds to the residual stream
     # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
@@ -64,6 +65,7 @@ FAMILIES: dict[str, FamilyFacts] = {
     "gemma3": FamilyFacts(**_LANGUAGE_MODEL_PATHS, qk_norm="bhtd", **_POST_NORMS),
     "granite": _LLAMA_LIKE,
     "smollm3": _LLAMA_LIKE,
+    "cohere": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", qk_norm_flag="use_qk_norm"),  # parallel, as cohere2
     "cohere2": _LLAMA_LIKE,  # attention and MLP in parallel, both writing to the residual stream
     "exaone4": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
     "starcoder2": FamilyFacts(**_LLAMA_PATHS, mlp_write="mlp.c_proj"),
@@ -110,13 +112,16 @@ def family_of(model: nn.Module) -> str:
 def facts_for(model: nn.Module) -> FamilyFacts:
     family = family_of(model)
     try:
-        return FAMILIES[family]
+        facts = FAMILIES[family]
     except KeyError:
         known = ", ".join(sorted(FAMILIES))
         raise SafetyHeadsError(
             f"model family '{family}' is not supported yet (supported: {known}); "
             "add a row to safetyheads/core/families.py"
         ) from None
+    if facts.qk_norm_flag and not getattr(model.config, facts.qk_norm_flag, False):
+        return replace(facts, qk_norm="")
+    return facts
 
 
 def _get_path(root: nn.Module, dotted: str) -> nn.Module:
