@@ -18,6 +18,10 @@ from transformers import (
     Gemma3TextConfig,
     GemmaConfig,
     GemmaForCausalLM,
+    Glm4Config,
+    Glm4ForCausalLM,
+    GlmConfig,
+    GlmForCausalLM,
     GPT2Config,
     GPT2LMHeadModel,
     GPTNeoXConfig,
@@ -121,6 +125,10 @@ def _build(family: str):
     if family == "olmo3":
         cfg = Olmo3Config(**COMMON, **GQA, sliding_window=4, layer_types=LOCAL_GLOBAL, **TOKENS)
         return Olmo3ForCausalLM(cfg)
+    if family == "glm":  # partial rotary encoding, fused gate and up projections
+        return GlmForCausalLM(GlmConfig(**COMMON, **GQA, head_dim=16, **TOKENS))
+    if family == "glm4":  # and norms after each sublayer
+        return Glm4ForCausalLM(Glm4Config(**COMMON, **GQA, head_dim=16, **TOKENS))
     if family == "starcoder2":
         return Starcoder2ForCausalLM(Starcoder2Config(**COMMON, **GQA, **TOKENS))
     if family == "mixtral":
@@ -158,7 +166,7 @@ def _build(family: str):
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma3", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
+    "exaone4", "glm", "glm4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
 ]  # fmt: skip
 
 

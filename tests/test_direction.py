@@ -16,7 +16,7 @@ from safetyheads.core.direction import (
 from safetyheads.core.families import decoder_layers, facts_for, model_shape
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
-POST_NORMS = {"gemma2", "gemma3_text", "gemma3", "olmo2", "olmo3", "exaone4"}  # sublayer outputs normalised
+POST_NORMS = {"gemma2", "gemma3_text", "gemma3", "olmo2", "olmo3", "exaone4", "glm4"}  # sublayer outputs normed
 MOE = {"mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss"}  # the MLP write is a mixture of experts
 
 

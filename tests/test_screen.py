@@ -85,6 +85,8 @@ CASES = [
     ("cohere", "ua-q"),  # q/k norm switched on by the config
     ("cohere2", "sc"),  # attention and MLP in parallel
     ("exaone4", "ua-q"),
+    ("glm", "ua-q"),  # partial rotary encoding
+    ("glm4", "ua-k"),
     ("starcoder2", "ua-k"),
     ("mixtral", "ua-q"),  # experts
     ("qwen2_moe", "sc"),

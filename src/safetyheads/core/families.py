@@ -68,6 +68,8 @@ FAMILIES: dict[str, FamilyFacts] = {
     "cohere": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", qk_norm_flag="use_qk_norm"),  # parallel, as cohere2
     "cohere2": _LLAMA_LIKE,  # attention and MLP in parallel, both writing to the residual stream
     "exaone4": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
+    "glm": _LLAMA_LIKE,
+    "glm4": FamilyFacts(**_LLAMA_PATHS, attn_write="post_self_attn_layernorm", mlp_write="post_mlp_layernorm"),
     "starcoder2": FamilyFacts(**_LLAMA_PATHS, mlp_write="mlp.c_proj"),
     "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE),
     "qwen2_moe": FamilyFacts(**_LLAMA_PATHS, **_MOE),
