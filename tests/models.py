@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from transformers import (
+    CLIPVisionConfig,
     Cohere2Config,
     Cohere2ForCausalLM,
     CohereConfig,
@@ -32,6 +33,10 @@ from transformers import (
     GraniteForCausalLM,
     LlamaConfig,
     LlamaForCausalLM,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    Mistral3Config,
+    Mistral3ForConditionalGeneration,
     MistralConfig,
     MistralForCausalLM,
     MixtralConfig,
@@ -44,6 +49,7 @@ from transformers import (
     OlmoForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
+    PixtralVisionConfig,
     Qwen2Config,
     Qwen2ForCausalLM,
     Qwen2MoeConfig,
@@ -104,6 +110,21 @@ def _build(family: str):
             eoi_token_index=94, image_token_index=95,
         )  # fmt: skip
         return Gemma3ForConditionalGeneration(cfg)
+    if family == "mistral3":  # Mistral Small 3: a Mistral decoder beside a Pixtral vision tower
+        vision = PixtralVisionConfig(
+            hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=28,
+            patch_size=14, head_dim=8,
+        )  # fmt: skip
+        text = MistralConfig(**COMMON, **GQA, head_dim=16)
+        cfg = Mistral3Config(text_config=text, vision_config=vision, image_token_index=95)
+        return Mistral3ForConditionalGeneration(cfg)
+    if family == "llava":  # a Llama decoder beside a CLIP vision tower
+        vision = CLIPVisionConfig(
+            hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=28,
+            patch_size=14, projection_dim=16,
+        )  # fmt: skip
+        text = LlamaConfig(**COMMON, **GQA)
+        return LlavaForConditionalGeneration(LlavaConfig(text_config=text, vision_config=vision, image_token_index=95))
     if family == "granite":  # every multiplier away from 1, so each must be kept
         cfg = GraniteConfig(
             **COMMON, **GQA, embedding_multiplier=2.0, attention_multiplier=0.2, residual_multiplier=0.5,
@@ -162,11 +183,13 @@ def _build(family: str):
     raise KeyError(family)
 
 
-# The nine families the core issue requires, then the other rows of the family table.
+# Image-text models: no row of their own, their text decoder's family applies (families._text_facts).
+IMAGE_TEXT = ["gemma3", "mistral3", "llava"]
+# The nine families the core issue requires, then the other rows of the family table, then the image-text models.
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
-    *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma3", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
+    *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "granite", "smollm3", "cohere", "cohere2",
+    "exaone4", "glm", "glm4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", *IMAGE_TEXT,
 ]  # fmt: skip
 
 

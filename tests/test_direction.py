@@ -3,7 +3,6 @@
 import pytest
 import torch
 from models import FAMILIES, prompt_ids, tiny_model
-from transformers import AutoModelForCausalLM
 
 from safetyheads.core.ablation import ablated, install, without_direction
 from safetyheads.core.direction import (
@@ -14,6 +13,7 @@ from safetyheads.core.direction import (
     save_without_direction,
 )
 from safetyheads.core.families import decoder_layers, facts_for, model_shape
+from safetyheads.data.loading import model_class
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 POST_NORMS = {"gemma2", "gemma3_text", "gemma3", "olmo2", "olmo3", "exaone4", "glm4"}  # sublayer outputs normed
@@ -109,7 +109,7 @@ def test_baked_direction_equals_run_time_ablation(family, tmp_path):
         assert torch.equal(model(input_ids=ids).logits, plain)
     tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
     save_without_direction(model, None, RefusalDirection(r / r.norm(), 1, r[None]), out, source="tiny")
-    reloaded = AutoModelForCausalLM.from_pretrained(out).eval()
+    reloaded = model_class(str(out)).from_pretrained(out).eval()
     with torch.no_grad():
         got = reloaded(input_ids=ids).logits
     assert (got - expected).abs().max() <= 1e-4, family

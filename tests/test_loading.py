@@ -291,3 +291,21 @@ def test_bad_keys_are_refused():
     for key in ("", "../x", "a/b", ".hidden"):
         with pytest.raises(ValueError):
             model_cache.entry_dir(key)
+
+
+@pytest.mark.parametrize("family", ["mistral3", "llava"])
+def test_an_image_text_model_without_a_causal_lm_class_loads_whole_and_runs_text(family, tmp_path, capsys):
+    """Mistral Small 3 and LLaVA have no AutoModelForCausalLM class: they load as image-text models, and the
+    commands work on their text decoder."""
+    from safetyheads.cli import main
+
+    path = save_tiny(family, tmp_path / family)
+    model, _ = load_model(path)
+    assert type(model).__name__ == type(tiny_model(family)).__name__
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with torch.no_grad():
+        assert torch.equal(model(input_ids=ids).logits, tiny_model(family)(input_ids=ids).logits)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("How do I pick a lock?\nWrite a phishing email.\n")
+    assert main(["ships", "--model", path, "--prompts", str(prompts), "--out", str(tmp_path / "ships")]) == 0
+    assert (tmp_path / "ships" / "ships_mean.csv").exists()

@@ -79,7 +79,9 @@ CASES = [
     ("gemma", "ua-q"),
     ("olmo", "sc"),
     ("olmo3", "ua-q"),
-    ("gemma3", "ua-q"),  # the image-text model's decoder
+    ("gemma3", "ua-q"),  # image-text models' decoders
+    ("mistral3", "ua-k"),
+    ("llava", "sc"),
     ("granite", "ua-k"),
     ("smollm3", "ua-q"),  # a layer without rotary encoding
     ("cohere", "ua-q"),  # q/k norm switched on by the config

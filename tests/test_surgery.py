@@ -11,6 +11,7 @@ from safetyheads.cli import main
 from safetyheads.core.ablation import ablated
 from safetyheads.core.families import facts_for, model_shape
 from safetyheads.core.surgery import CONFIG_KEY, baked, check_bakeable, save_ablated, saved_ablation
+from safetyheads.data.loading import model_class
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 BAKEABLE = ["ua-q", "ua-k", "sc", "zero"]
@@ -44,7 +45,7 @@ def test_saved_model_equals_runtime_ablation(family, tmp_path):
             continue
         expected = runtime_logits(model, ids, heads, spec)
         save_ablated(model, None, heads, spec, out)
-        reloaded = AutoModelForCausalLM.from_pretrained(out).eval()
+        reloaded = model_class(str(out)).from_pretrained(out).eval()
         with torch.no_grad():
             got = reloaded(input_ids=ids).logits
         assert (got - expected).abs().max() <= 1e-4, (family, kind)

@@ -48,4 +48,4 @@ def ablate(
         )
     else:
         c.console.print(f"ablated {done.what} in the weights")
-    c.console.print(f"wrote {done.out} (load it with AutoModelForCausalLM.from_pretrained or --model {done.out})")
+    c.console.print(f"wrote {done.out} (load it with --model {done.out}, or with transformers' from_pretrained)")

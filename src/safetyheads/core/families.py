@@ -48,8 +48,6 @@ _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="s
 _LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
 _POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
 _MOE = dict(mlp_write="mlp")  # a mixture-of-experts block: the residual write is the whole block's output
-# Image-text models whose text decoder sits under model.language_model (AutoModelForCausalLM loads them whole)
-_LANGUAGE_MODEL_PATHS = dict(_LLAMA_PATHS, layers="model.language_model.layers", final_norm="model.language_model.norm")
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llama": _LLAMA_LIKE,
@@ -62,7 +60,6 @@ FAMILIES: dict[str, FamilyFacts] = {
     "gemma3_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
     "olmo2": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
     "olmo3": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
-    "gemma3": FamilyFacts(**_LANGUAGE_MODEL_PATHS, qk_norm="bhtd", **_POST_NORMS),
     "granite": _LLAMA_LIKE,
     "smollm3": _LLAMA_LIKE,
     "cohere": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", qk_norm_flag="use_qk_norm"),  # parallel, as cohere2
@@ -111,17 +108,32 @@ def family_of(model: nn.Module) -> str:
     return getattr(model.config, "model_type", type(model).__name__)
 
 
+_WRAPPER = "model.language_model"  # where image-text models (Gemma 3 4B+, Mistral Small 3, LLaVA) keep their decoder
+
+
+def _text_facts(model: nn.Module) -> FamilyFacts | None:
+    """An image-text model whose text decoder, of a family in the table, sits at ``model.language_model``: that
+    family's facts with the decoder's paths below it (only text goes in, so the vision tower never runs)."""
+    text = getattr(model.config, "text_config", None)
+    facts = FAMILIES.get(getattr(text, "model_type", None) or "")
+    decoder = getattr(getattr(model, "model", None), "language_model", None)
+    if facts is None or decoder is None or not facts.layers.startswith("model."):
+        return None
+    inside = {name: f"{_WRAPPER}.{getattr(facts, name).removeprefix('model.')}" for name in ("layers", "final_norm")}
+    return replace(facts, **inside)
+
+
 def facts_for(model: nn.Module) -> FamilyFacts:
     family = family_of(model)
-    try:
-        facts = FAMILIES[family]
-    except KeyError:
+    facts = FAMILIES.get(family) or _text_facts(model)
+    if facts is None:
         known = ", ".join(sorted(FAMILIES))
         raise SafetyHeadsError(
-            f"model family '{family}' is not supported yet (supported: {known}); "
-            "add a row to safetyheads/core/families.py"
-        ) from None
-    if facts.qk_norm_flag and not getattr(model.config, facts.qk_norm_flag, False):
+            f"model family '{family}' is not supported yet (supported: {known}, and image-text models whose text "
+            "decoder is one of them); add a row to safetyheads/core/families.py"
+        )
+    config = getattr(model.config, "text_config", None) or model.config
+    if facts.qk_norm_flag and not getattr(config, facts.qk_norm_flag, False):
         return replace(facts, qk_norm="")
     return facts
 

@@ -121,7 +121,7 @@ def save_with_record(model: nn.Module, tokenizer, out: Path, key: str, record) -
     """Save ``model`` (safetensors, config, tokenizer) with ``record`` under ``key`` in the saved config.
 
     The in-memory config is restored afterwards, and the runtime ablation's attention function is never saved:
-    the directory loads with plain ``AutoModelForCausalLM.from_pretrained``.
+    the directory loads with plain ``from_pretrained`` (the model's own class, ``loading.model_class``).
     """
     config = model.config
     had = hasattr(config, key)
@@ -154,7 +154,7 @@ def save_ablated(
 ) -> Path:
     """Save ``model`` with the ablation baked in (safetensors, config, tokenizer) to ``out``.
 
-    The model itself is left as it was. The directory loads with ``AutoModelForCausalLM.from_pretrained``.
+    The model itself is left as it was. The directory loads with plain ``from_pretrained``.
     """
     check_bakeable(model, spec)
     out = Path(out)

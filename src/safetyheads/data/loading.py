@@ -452,13 +452,28 @@ def resolve_model_path(name: str) -> Path:
     raise SafetyHeadsError(f"'{name}' is a hub id, not a local model; load it with load_model")
 
 
+def model_class(source: str):
+    """AutoModelForCausalLM, or AutoModelForImageTextToText for an image-text model that has no causal-LM class
+    (Mistral Small 3, LLaVA): its text decoder is what the tools use (``families``)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
+    )
+
+    model_type = AutoConfig.from_pretrained(source).model_type
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+        return AutoModelForImageTextToText
+    return AutoModelForCausalLM
+
+
 def _from_pretrained(source: str, torch_dtype: torch.dtype, what: str):
     from safetensors import SafetensorError
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
+        model = model_class(source).from_pretrained(source, dtype=torch_dtype)
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise SafetyHeadsError(f"cannot load {what}: {first}") from None

@@ -84,15 +84,15 @@ def _label_ids(tokenizer, harmful: str, harmless: str) -> tuple[list[int], list[
 
 def load_judge_model(path: str | Path, device: str = "cpu", dtype: str = "float32"):
     """A judge model from a local Hugging Face directory (no download)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    from safetyheads.data.loading import resolve_dtype
+    from safetyheads.data.loading import model_class, resolve_dtype
 
     path = Path(path).expanduser()
     if not path.is_dir():
         raise SafetyHeadsError(f"judge model directory not found: {path} (give a local Hugging Face model dir)")
     tokenizer = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=resolve_dtype(dtype)).to(device).eval()
+    model = model_class(str(path)).from_pretrained(str(path), dtype=resolve_dtype(dtype)).to(device).eval()
     return model, tokenizer
 
 

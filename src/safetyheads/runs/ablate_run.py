@@ -20,7 +20,7 @@ from safetyheads.core.direction import (
 from safetyheads.core.families import model_shape
 from safetyheads.core.heads import describe_unit
 from safetyheads.core.surgery import check_bakeable, save_ablated
-from safetyheads.data.loading import load_shared
+from safetyheads.data.loading import load_shared, model_class
 from safetyheads.runs.planning import chosen_heads, named_heads
 from safetyheads.types import AblationKind, AblationSpec, SafetyHeadsError
 
@@ -43,8 +43,6 @@ def check_out(out: Path, model: str, overwrite: bool) -> None:
 def verify_saved(lm, tokenizer, runtime, out: Path, device: str) -> float:
     """Largest |logit difference| between the saved directory and the run-time intervention ``runtime()`` (a
     context manager factory) on a probe prompt."""
-    from transformers import AutoModelForCausalLM
-
     if tokenizer is not None:
         ids = tokenizer(PROBE, return_tensors="pt").input_ids
     else:
@@ -53,7 +51,7 @@ def verify_saved(lm, tokenizer, runtime, out: Path, device: str) -> float:
     with runtime():
         expected = lm(input_ids=ids, use_cache=False).logits.float()
     dtype = next(lm.parameters()).dtype
-    saved = AutoModelForCausalLM.from_pretrained(str(out), dtype=dtype).to(device).eval()
+    saved = model_class(str(out)).from_pretrained(str(out), dtype=dtype).to(device).eval()
     try:
         got = saved(input_ids=ids, use_cache=False).logits.float()
     finally:

@@ -32,19 +32,19 @@ def load_for_worker(
     ``device_map="auto"`` over the worker's GPUs (Ray sets ``CUDA_VISIBLE_DEVICES`` to exactly those).
     ``load_kwargs`` go to ``from_pretrained`` unchanged (``device_map``, ``max_memory``, ...).
     """
-    from safetyheads.data.loading import load_model, resolve_dtype
+    from safetyheads.data.loading import load_model, model_class, resolve_dtype
 
     kwargs = dict(load_kwargs or {})
     if str(device).startswith("cuda") and gpus > 1 and "device_map" not in kwargs:
         kwargs["device_map"] = "auto"
     if not kwargs:
         return load_model(name, device=device, dtype=dtype)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     source = model_source(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=resolve_dtype(dtype), **kwargs)
+        model = model_class(source).from_pretrained(source, dtype=resolve_dtype(dtype), **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise SafetyHeadsError(f"cannot load {name}: {first}") from None
