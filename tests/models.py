@@ -201,6 +201,11 @@ def tiny_model(family: str, seed: int = 0):
             for layer in model.model.layers:
                 for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
                     proj.bias.normal_(0, 0.3)
+    if family == "gpt_oss":  # the experts' biases too
+        with torch.no_grad():
+            for layer in model.model.layers:
+                layer.mlp.experts.gate_up_proj_bias.normal_(0, 0.3)
+                layer.mlp.experts.down_proj_bias.normal_(0, 0.3)
     return model
 
 

@@ -17,7 +17,6 @@ from safetyheads.data.loading import model_class
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
 POST_NORMS = {"gemma2", "gemma3_text", "gemma3", "olmo2", "olmo3", "exaone4", "glm4"}  # sublayer outputs normed
-MOE = {"mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss"}  # the MLP write is a mixture of experts
 
 
 def random_direction(model, seed=0):
@@ -93,9 +92,8 @@ def test_baked_direction_equals_run_time_ablation(family, tmp_path):
     with torch.no_grad():
         plain = model(input_ids=ids).logits
     out = tmp_path / family
-    if family in POST_NORMS | MOE:
-        reason = "normalise each sublayer" if family in POST_NORMS else "mixture of experts"
-        with pytest.raises(SafetyHeadsError, match=f"{reason}.*run time"):
+    if family in POST_NORMS:
+        with pytest.raises(SafetyHeadsError, match="normalise each sublayer.*run time"):
             save_without_direction(model, None, RefusalDirection(r / r.norm(), 0, r[None]), out)
         assert not (out / "config.json").exists()
         return
@@ -191,3 +189,20 @@ def test_parameter_budget_counts_the_edited_matrices():
     assert budget["free_parameters"] == shape.hidden_size
     install(model)  # installing hooks adds no parameters
     assert parameter_budget(model) == budget
+
+
+def test_an_expert_model_with_a_dense_layer_refuses_to_bake_naming_the_layer(tmp_path):
+    """A Qwen3-MoE with a dense MLP at layer 1 (``mlp_only_layers``) has no expert projections there: baking is
+    refused, naming the layer, rather than leaving that layer's writes along the direction."""
+    from transformers import Qwen3MoeConfig, Qwen3MoeForCausalLM
+
+    cfg = Qwen3MoeConfig(
+        vocab_size=96, hidden_size=64, intermediate_size=96, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+        mlp_only_layers=[1],
+    )  # fmt: skip
+    model = Qwen3MoeForCausalLM(cfg).eval()
+    r = random_direction(model)
+    with pytest.raises(SafetyHeadsError, match="layer 1 has no mlp.experts.down_proj.*run time"):
+        save_without_direction(model, None, RefusalDirection(r / r.norm(), 0, r[None]), tmp_path / "out")
+    assert not (tmp_path / "out" / "config.json").exists()

@@ -28,7 +28,7 @@ from torch import nn
 
 from safetyheads.core.ablation import ablated, without_direction
 from safetyheads.core.engine import Engine
-from safetyheads.core.families import family_of, model_shape, residual_writes
+from safetyheads.core.families import decoder_layers, facts_for, family_of, get_path, model_shape, residual_writes
 from safetyheads.types import SafetyHeadsError
 
 TENSORS, META = "direction.safetensors", "direction.json"
@@ -160,21 +160,46 @@ def _is_conv1d(module: nn.Module) -> bool:
     return type(module).__name__ == "Conv1D"
 
 
-def check_bakeable_direction(model: nn.Module) -> None:
-    """Refuse models whose residual writes are not plain linear maps (norms after each sublayer, expert blocks)."""
-    for attn, mlp in residual_writes(model):
-        for m in (attn, mlp):
-            if not (isinstance(m, nn.Linear) or _is_conv1d(m)):
+def _written_params(model: nn.Module) -> list[tuple[nn.Parameter, int]]:
+    """Every parameter that writes to the residual stream after a sublayer, each with the axis that holds
+    residual-stream features: linear and Conv1D output projections, and an expert block's stacked projections
+    (``FamilyFacts.expert_writes``). Refuses models where no weight edit removes a direction (norms after each
+    sublayer) and expert blocks the table does not describe."""
+    facts = facts_for(model)
+    found: list[tuple[nn.Parameter, int]] = []
+    for index, (layer, writes) in enumerate(zip(decoder_layers(model), residual_writes(model), strict=True)):
+        for m in writes:
+            if isinstance(m, nn.Linear) or _is_conv1d(m):
+                found.append((m.weight, 1 if _is_conv1d(m) else 0))  # Conv1D is (in, out), a linear (out, in)
+                if getattr(m, "bias", None) is not None:
+                    found.append((m.bias, 0))
+            elif m is writes[-1] and facts.expert_writes:
+                for path, axis in facts.expert_writes:
+                    try:
+                        found.append((get_path(layer, path), axis))
+                    except AttributeError:
+                        raise SafetyHeadsError(
+                            f"direction ablation cannot be baked into this '{family_of(model)}' model: layer "
+                            f"{index} has no {path} (a dense layer, or quantised experts); ablate it at run time "
+                            "instead (eval --direction)"
+                        ) from None
+            else:
                 why = (
                     f"its layers normalise each sublayer's output ({type(m).__name__}) before adding it to the "
                     "residual stream"
                     if "norm" in type(m).__name__.lower()
-                    else f"its MLP is a mixture of experts ({type(m).__name__}), not one linear write"
+                    else f"its MLP ({type(m).__name__}) is not one linear write"
                 )
                 raise SafetyHeadsError(
                     f"direction ablation cannot be baked into a '{family_of(model)}' model: {why}, so no weight "
                     "edit here removes the direction; ablate it at run time instead (eval --direction)"
                 )
+    return found
+
+
+def check_bakeable_direction(model: nn.Module) -> None:
+    """Refuse models whose residual writes no weight edit can rid of a direction (see :func:`_written_params`)."""
+    _written_params(model)
 
 
 def _untie_output(model: nn.Module) -> None:
@@ -201,21 +226,10 @@ def bake(model: nn.Module, direction: torch.Tensor) -> int:
         raise SafetyHeadsError("the direction does not match the model's residual-stream width")
     _untie_output(model)
     edited = 0
-    for emb in _embeddings(model):
-        w = emb.weight
-        w -= (w @ r.to(w))[:, None] * r.to(w)
-        edited += w.numel()
-    for writes in residual_writes(model):
-        for m in writes:
-            w, rr = m.weight, r.to(m.weight)
-            if _is_conv1d(m):  # (in, out): y = x W
-                w -= (w @ rr)[:, None] * rr
-            else:  # (out, in): y = W x
-                w -= rr[:, None] * (rr @ w)[None, :]
-            edited += w.numel()
-            if getattr(m, "bias", None) is not None:
-                m.bias -= (m.bias @ rr) * rr
-                edited += m.bias.numel()
+    for p, axis in [*((e.weight, 1) for e in _embeddings(model)), *_written_params(model)]:
+        features = p.movedim(axis, -1)  # a view: features last, so each row is a vector in the stream
+        features -= (features @ r.to(p))[..., None] * r.to(p)
+        edited += p.numel()
     return edited
 
 
@@ -225,8 +239,7 @@ def baked_direction(model: nn.Module, direction: torch.Tensor) -> Iterator[int]:
     check_bakeable_direction(model)
     out, inp = model.get_output_embeddings(), model.get_input_embeddings()
     tied = out is not None and out.weight is inp.weight
-    params = {id(p): p for m in [*_embeddings(model), *(w for ws in residual_writes(model) for w in ws)]
-              for p in m.parameters(recurse=False)}  # fmt: skip
+    params = {id(p): p for p in [*(e.weight for e in _embeddings(model)), *(p for p, _ in _written_params(model))]}
     saved = [(p, p.detach().clone()) for p in params.values()]
     tie_flag = getattr(model.config, "tie_word_embeddings", None)
     try:
@@ -245,8 +258,10 @@ def parameter_budget(model: nn.Module) -> dict:
     total = sum(p.numel() for p in model.parameters())
     hidden = model_shape(model).hidden_size
     edited = sum(e.weight.numel() for e in _embeddings(model))
-    for writes in residual_writes(model):
-        edited += sum(p.numel() for m in writes for p in m.parameters(recurse=False))
+    try:
+        edited += sum(p.numel() for p, _ in _written_params(model))
+    except SafetyHeadsError:  # not bakeable (norms after the sublayers): the parameters of the writes themselves
+        edited += sum(p.numel() for ws in residual_writes(model) for m in ws for p in m.parameters(recurse=False))
     return {
         "free_parameters": hidden,
         "free_share": hidden / total,

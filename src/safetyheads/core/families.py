@@ -42,12 +42,16 @@ class FamilyFacts:
     # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
     attn_write: str = "self_attn.o_proj"
     mlp_write: str = "mlp.down_proj"
+    # When the MLP write is a mixture-of-experts block: the parameters that write its output (dotted paths from a
+    # decoder layer), each with the axis that holds residual-stream features, which a direction bake edits.
+    expert_writes: tuple[tuple[str, int], ...] = ()
 
 
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
 _LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
 _POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
 _MOE = dict(mlp_write="mlp")  # a mixture-of-experts block: the residual write is the whole block's output
+_EXPERTS = (("mlp.experts.down_proj", 1),)  # stacked (expert, out, in)
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llama": _LLAMA_LIKE,
@@ -68,10 +72,14 @@ FAMILIES: dict[str, FamilyFacts] = {
     "glm": _LLAMA_LIKE,
     "glm4": FamilyFacts(**_LLAMA_PATHS, attn_write="post_self_attn_layernorm", mlp_write="post_mlp_layernorm"),
     "starcoder2": FamilyFacts(**_LLAMA_PATHS, mlp_write="mlp.c_proj"),
-    "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE),
-    "qwen2_moe": FamilyFacts(**_LLAMA_PATHS, **_MOE),
-    "qwen3_moe": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_MOE),
-    "gpt_oss": FamilyFacts(**_LLAMA_PATHS, **_MOE),
+    "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=_EXPERTS),
+    "qwen2_moe": FamilyFacts(  # and a shared expert beside them
+        **_LLAMA_PATHS, **_MOE, expert_writes=(*_EXPERTS, ("mlp.shared_expert.down_proj.weight", 0))
+    ),
+    "qwen3_moe": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_MOE, expert_writes=_EXPERTS),
+    "gpt_oss": FamilyFacts(  # stacked (expert, in, out), with a bias per expert
+        **_LLAMA_PATHS, **_MOE, expert_writes=(("mlp.experts.down_proj", 2), ("mlp.experts.down_proj_bias", 1))
+    ),
     "phi3": FamilyFacts(
         layers="model.layers",
         final_norm="model.norm",
@@ -138,7 +146,7 @@ def facts_for(model: nn.Module) -> FamilyFacts:
     return facts
 
 
-def _get_path(root: nn.Module, dotted: str) -> nn.Module:
+def get_path(root: nn.Module, dotted: str) -> nn.Module:
     obj = root
     for part in dotted.split("."):
         obj = getattr(obj, part)
@@ -146,11 +154,11 @@ def _get_path(root: nn.Module, dotted: str) -> nn.Module:
 
 
 def decoder_layers(model: nn.Module) -> nn.ModuleList:
-    return _get_path(model, facts_for(model).layers)
+    return get_path(model, facts_for(model).layers)
 
 
 def final_norm(model: nn.Module) -> nn.Module:
-    return _get_path(model, facts_for(model).final_norm)
+    return get_path(model, facts_for(model).final_norm)
 
 
 def attention_modules(model: nn.Module) -> list[nn.Module]:
@@ -166,7 +174,7 @@ def mlp_modules(model: nn.Module) -> list[nn.Module]:
 def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
     """Per decoder layer, the (attention, MLP) modules whose outputs are added to the residual stream."""
     facts = facts_for(model)
-    return [(_get_path(layer, facts.attn_write), _get_path(layer, facts.mlp_write)) for layer in decoder_layers(model)]
+    return [(get_path(layer, facts.attn_write), get_path(layer, facts.mlp_write)) for layer in decoder_layers(model)]
 
 
 def model_shape(model: nn.Module) -> ModelShape:
