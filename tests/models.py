@@ -54,6 +54,10 @@ from transformers import (
     Qwen2ForCausalLM,
     Qwen2MoeConfig,
     Qwen2MoeForCausalLM,
+    Qwen3_5ForCausalLM,
+    Qwen3_5MoeForCausalLM,
+    Qwen3_5MoeTextConfig,
+    Qwen3_5TextConfig,
     Qwen3Config,
     Qwen3ForCausalLM,
     Qwen3MoeConfig,
@@ -165,6 +169,17 @@ def _build(family: str):
             **COMMON, **GQA, head_dim=16, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32
         )
         return Qwen3MoeForCausalLM(cfg)
+    if family in ("qwen3_5_text", "qwen3_5_moe_text"):  # hybrid: softmax attention only in the middle layer
+        hybrid = dict(
+            **COMMON, **GQA, head_dim=16, layer_types=["linear_attention", "full_attention", "linear_attention"],
+            linear_key_head_dim=8, linear_value_head_dim=8, linear_num_key_heads=2, linear_num_value_heads=4, **TOKENS,
+        )  # fmt: skip
+        if family == "qwen3_5_text":
+            return Qwen3_5ForCausalLM(Qwen3_5TextConfig(**hybrid))
+        experts = dict(
+            num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32, shared_expert_intermediate_size=32
+        )
+        return Qwen3_5MoeForCausalLM(Qwen3_5MoeTextConfig(**hybrid, **experts))
     if family == "gpt_oss":  # attention sinks, local and global layers, experts
         cfg = GptOssConfig(
             **COMMON, **GQA, head_dim=16, num_local_experts=4, num_experts_per_tok=2, sliding_window=4,
@@ -189,7 +204,8 @@ IMAGE_TEXT = ["gemma3", "mistral3", "llava"]
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", *IMAGE_TEXT,
+    "exaone4", "glm", "glm4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "qwen3_5_text",
+    "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip
 
 

@@ -59,3 +59,21 @@ def test_a_config_flag_switches_a_familys_qk_norm():
                 check_bakeable(model, spec)
         else:
             check_bakeable(model, spec)
+
+
+def test_a_hybrid_model_has_heads_only_in_its_attention_layers():
+    """Qwen 3.5 mixes tokens by linear attention in most layers: heads exist only where softmax attention is, a
+    head elsewhere is refused naming the layers that have them, and a sweep leaves the other layers empty."""
+    from models import prompt_ids
+
+    from safetyheads.core.heads import validate_heads
+    from safetyheads.types import Head
+
+    model = tiny_model("qwen3_5_text")
+    shape = model_shape(model)
+    assert shape.attention_layers == (1,)
+    assert {h.layer for h in shape.all_heads()} == {1}
+    with pytest.raises(SafetyHeadsError, match="layer 0 of this model has no attention heads.*layers 1"):
+        validate_heads([Head(0, 2)], shape)
+    scores = sweep_ships(model, [("p", prompt_ids(9))])[0].scores
+    assert scores[0] == scores[2] == [None] * 4 and all(v is not None for v in scores[1])

@@ -94,6 +94,8 @@ CASES = [
     ("qwen2_moe", "sc"),
     ("qwen3_moe", "ua-q"),
     ("gpt_oss", "ua-q"),  # attention sinks
+    ("qwen3_5_text", "ua-q"),  # hybrid: heads only in layer 1
+    ("qwen3_5_moe_text", "ua-k"),
 ]
 
 
@@ -112,7 +114,9 @@ def test_screen_matches_finite_differences(family, kind):
     base_odds = float(refusal_log_odds(base, REFUSAL_IDS))
     per_layer = model_shape(model).heads_per_layer(spec)
     checked = 0
-    for head in [Head(0, 1), Head(1, per_layer - 1), Head(2, 0)]:
+    heads = [Head(0, 1), Head(1, per_layer - 1), Head(2, 0)]
+    heads = [h for h in heads if model_shape(model).has_heads(h.layer)]  # a hybrid model: layer 1 only
+    for head in heads:
         delta = _reference_delta(model, ids, head, spec)
         assert delta.abs().max() > 0  # the ablation changed the head
         # the models' norms compute in float32 even in a float64 model, so the steps are not tiny; Richardson
@@ -137,7 +141,7 @@ def test_screen_matches_finite_differences(family, kind):
         assert -first == pytest.approx(screen.refusal[head], rel=1e-3, abs=1e-3 * scale)  # base minus ablated
         assert base_odds == pytest.approx(float(refusal_log_odds(base, REFUSAL_IDS)))
         checked += 1
-    assert checked == 3
+    assert checked == len(heads) >= 1
 
 
 def test_truncated_estimate_sums_only_the_top_tokens():

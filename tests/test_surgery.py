@@ -18,7 +18,11 @@ BAKEABLE = ["ua-q", "ua-k", "sc", "zero"]
 
 
 def heads_for(model, spec):
-    """Two heads in one layer and one in another, valid as query or as key heads."""
+    """Two heads in one layer and one in another, valid as query or as key heads (a hybrid model's one attention
+    layer: all three there)."""
+    layers = model_shape(model).attention_layers
+    if layers is not None and len(layers) == 1:
+        return [Head(layers[0], 0), Head(layers[0], 1)]
     return [Head(0, 1), Head(2, 0), Head(2, 1)]
 
 

@@ -83,10 +83,11 @@ def test_every_family_swaps_both_components(family):
         before = {k: v.clone() for k, v in target.state_dict().items()}
         names = swap_component(source, target, component)
         assert names
-        attribute = facts.attention if component == "attention" else facts.mlp
+        # a hybrid model's attention component is each layer's token mixer: attention or linear attention
+        attributes = [facts.attention, facts.mixer] if component == "attention" else [facts.mlp]
         src = source.state_dict()
         for name, tensor in target.state_dict().items():
-            inside = f".{attribute}." in name and name.startswith(facts.layers + ".")
+            inside = any(a and f".{a}." in name for a in attributes) and name.startswith(facts.layers + ".")
             expected = src[name] if inside and name in names else before[name]
             assert torch.equal(tensor, expected), (family, component, name)
         assert set(names) == set(component_parameters(target, component))

@@ -74,6 +74,17 @@ class ModelShape:
     head_dim: int
     hidden_size: int
     vocab_size: int
+    # Layers with softmax attention heads, in a hybrid model whose other layers mix tokens another way (Qwen 3.5's
+    # linear attention); None: every layer.
+    attention_layers: tuple[int, ...] | None = None
+
+    def has_heads(self, layer: int) -> bool:
+        return 0 <= layer < self.n_layers and (self.attention_layers is None or layer in self.attention_layers)
+
+    @property
+    def n_head_layers(self) -> int:
+        """How many layers have heads: every layer, or a hybrid model's attention layers."""
+        return self.n_layers if self.attention_layers is None else len(self.attention_layers)
 
     @property
     def group_size(self) -> int:
@@ -91,7 +102,7 @@ class ModelShape:
 
     def all_heads(self, spec: AblationSpec | None = None) -> list[Head]:
         n = self.heads_per_layer(spec)
-        return [Head(layer, h) for layer in range(self.n_layers) for h in range(n)]
+        return [Head(layer, h) for layer in range(self.n_layers) if self.has_heads(layer) for h in range(n)]
 
     def query_heads_of_key_head(self, kv_head: int) -> list[int]:
         """The query heads that one key/value head serves under grouped-query attention."""

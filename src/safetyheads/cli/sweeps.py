@@ -244,7 +244,7 @@ def sahara_cmd(
             table.add_row(str(i), str(step.chosen), f"{step.scores[step.chosen.layer][step.chosen.head]:.4g}")
         stdout.print(table)
         print_beam(result)
-        per_step = f"{done.shape.n_layers} layers x {done.shape.heads_per_layer(spec)} heads scored per step"
+        per_step = f"{done.shape.n_head_layers} layers x {done.shape.heads_per_layer(spec)} heads scored per step"
         c.console.print(f"wrote {done.file} ({per_step})")
         return
     title = f"Sahara group: {done.formula} ({spec.kind.value}, rank {rank}, {done.n_prompts} prompts)"

@@ -321,8 +321,9 @@ def install(model: nn.Module) -> _State:
     if len(layers) != shape.n_layers:
         raise RuntimeError(f"found {len(layers)} decoder layers but the config says {shape.n_layers}")
     for idx, (layer, attn) in enumerate(zip(layers, attention_modules(model), strict=True)):
-        attn._safetyheads_layer = idx
-        attn._safetyheads_state = state
+        if attn is not None:  # None: a hybrid model's layer without softmax attention (no heads to ablate)
+            attn._safetyheads_layer = idx
+            attn._safetyheads_state = state
         _wrap_layer(layer, idx, state)
     for writes in residual_writes(model):
         for module in writes:
@@ -352,7 +353,8 @@ def uninstall(model: nn.Module) -> None:
             layer.__dict__.pop(attr, None)
         layer.__dict__.pop("forward", None)
         for attr in ("_safetyheads_state", "_safetyheads_layer"):
-            attn.__dict__.pop(attr, None)
+            if attn is not None:
+                attn.__dict__.pop(attr, None)
     for writes in residual_writes(model):
         for module in writes:
             module.__dict__.pop("_safetyheads_state", None)

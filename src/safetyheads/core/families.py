@@ -45,6 +45,10 @@ class FamilyFacts:
     # When the MLP write is a mixture-of-experts block: the parameters that write its output (dotted paths from a
     # decoder layer), each with the axis that holds residual-stream features, which a direction bake edits.
     expert_writes: tuple[tuple[str, int], ...] = ()
+    # Hybrid models: the attribute of the token mixer that layers without ``attention`` have instead (linear
+    # attention), and the path, from a decoder layer, of its residual write.
+    mixer: str = ""
+    mixer_write: str = ""
 
 
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
@@ -52,6 +56,7 @@ _LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
 _POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
 _MOE = dict(mlp_write="mlp")  # a mixture-of-experts block: the residual write is the whole block's output
 _EXPERTS = (("mlp.experts.down_proj", 1),)  # stacked (expert, out, in)
+_HYBRID = dict(mixer="linear_attn", mixer_write="linear_attn.out_proj")
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llama": _LLAMA_LIKE,
@@ -73,6 +78,16 @@ FAMILIES: dict[str, FamilyFacts] = {
     "glm4": FamilyFacts(**_LLAMA_PATHS, attn_write="post_self_attn_layernorm", mlp_write="post_mlp_layernorm"),
     "starcoder2": FamilyFacts(**_LLAMA_PATHS, mlp_write="mlp.c_proj"),
     "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=_EXPERTS),
+    # Qwen 3.5: three linear-attention layers to one of softmax attention (q/k norm; the query projection also
+    # holds an output gate per head, which surgery never needs: the q/k norm already refuses ua-q/ua-k baking)
+    "qwen3_5_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_HYBRID),
+    "qwen3_5_moe_text": FamilyFacts(
+        **_LLAMA_PATHS,
+        qk_norm="bthd",
+        **_HYBRID,
+        **_MOE,
+        expert_writes=(*_EXPERTS, ("mlp.shared_expert.down_proj.weight", 0)),
+    ),  # fmt: skip
     "qwen2_moe": FamilyFacts(  # and a shared expert beside them
         **_LLAMA_PATHS, **_MOE, expert_writes=(*_EXPERTS, ("mlp.shared_expert.down_proj.weight", 0))
     ),
@@ -161,9 +176,22 @@ def final_norm(model: nn.Module) -> nn.Module:
     return get_path(model, facts_for(model).final_norm)
 
 
-def attention_modules(model: nn.Module) -> list[nn.Module]:
+def attention_modules(model: nn.Module) -> list[nn.Module | None]:
+    """Each decoder layer's attention module; None for the layers of a hybrid model that mix tokens another way."""
     facts = facts_for(model)
-    return [getattr(layer, facts.attention) for layer in decoder_layers(model)]
+    out = []
+    for i, layer in enumerate(decoder_layers(model)):
+        module = getattr(layer, facts.attention, None)
+        if module is None and not (facts.mixer and hasattr(layer, facts.mixer)):
+            raise SafetyHeadsError(f"decoder layer {i} of this '{family_of(model)}' model has no '{facts.attention}'")
+        out.append(module)
+    return out
+
+
+def mixer_modules(model: nn.Module) -> list[nn.Module]:
+    """Each decoder layer's token mixer: its attention, or in a hybrid model's other layers their other mixer."""
+    facts = facts_for(model)
+    return [getattr(layer, facts.attention, None) or getattr(layer, facts.mixer) for layer in decoder_layers(model)]
 
 
 def mlp_modules(model: nn.Module) -> list[nn.Module]:
@@ -174,7 +202,10 @@ def mlp_modules(model: nn.Module) -> list[nn.Module]:
 def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
     """Per decoder layer, the (attention, MLP) modules whose outputs are added to the residual stream."""
     facts = facts_for(model)
-    return [(get_path(layer, facts.attn_write), get_path(layer, facts.mlp_write)) for layer in decoder_layers(model)]
+    return [
+        (get_path(layer, facts.attn_write if attn is not None else facts.mixer_write), get_path(layer, facts.mlp_write))
+        for layer, attn in zip(decoder_layers(model), attention_modules(model), strict=True)
+    ]
 
 
 def model_shape(model: nn.Module) -> ModelShape:
@@ -184,6 +215,7 @@ def model_shape(model: nn.Module) -> ModelShape:
     n_kv = int(getattr(cfg, "num_key_value_heads", None) or n_heads)
     hidden = int(cfg.hidden_size)
     head_dim = int(getattr(cfg, "head_dim", None) or hidden // n_heads)
+    attention = attention_modules(model)
     return ModelShape(
         n_layers=int(cfg.num_hidden_layers),
         n_heads=n_heads,
@@ -191,4 +223,5 @@ def model_shape(model: nn.Module) -> ModelShape:
         head_dim=head_dim,
         hidden_size=hidden,
         vocab_size=int(cfg.vocab_size),
+        attention_layers=None if all(attention) else tuple(i for i, a in enumerate(attention) if a is not None),
     )

@@ -54,6 +54,12 @@ def validate_heads(heads: Iterable[Head], shape: ModelShape, spec: AblationSpec 
                 f"head {h} is out of range: this model has {shape.n_layers} layers (0-{shape.n_layers - 1}) "
                 f"and {per_layer} {unit} per layer (0-{per_layer - 1})"
             )
+        if not shape.has_heads(h.layer):
+            layers = ", ".join(map(str, shape.attention_layers or ()))
+            raise SafetyHeadsError(
+                f"head {h}: layer {h.layer} of this model has no attention heads (it mixes tokens another way, "
+                f"e.g. linear attention); its heads are on layers {layers}"
+            )
     return out
 
 

@@ -36,11 +36,17 @@ def component_parameters(model: nn.Module, component: str) -> dict[str, nn.Param
     facts = facts_for(model)
     out: dict[str, nn.Parameter] = {}
     for i, layer in enumerate(decoder_layers(model)):
-        module = getattr(layer, attribute, None)
+        if component == "attention" and facts.mixer and not hasattr(layer, attribute):
+            attribute_here = facts.mixer  # a hybrid model's layer without softmax attention: its other mixer
+        else:
+            attribute_here = attribute
+        module = getattr(layer, attribute_here, None)
         if module is None:
-            raise SafetyHeadsError(f"decoder layer {i} of this '{family_of(model)}' model has no '{attribute}' module")
+            raise SafetyHeadsError(
+                f"decoder layer {i} of this '{family_of(model)}' model has no '{attribute_here}' module"
+            )
         for name, p in module.named_parameters():
-            out[f"{facts.layers}.{i}.{attribute}.{name}"] = p
+            out[f"{facts.layers}.{i}.{attribute_here}.{name}"] = p
     return out
 
 

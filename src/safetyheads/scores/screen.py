@@ -115,7 +115,7 @@ def _per_head(grads: Sequence[torch.Tensor], deltas: Sequence[torch.Tensor], sha
     rows = [(g[0].double() * d[0].double()).sum(dim=(0, 2)) for g, d in zip(grads, deltas, strict=True)]
     out = torch.stack(rows)  # (L, n_heads)
     if spec.kind.acts_on_key_heads:
-        out = out.reshape(shape.n_layers, shape.n_kv_heads, shape.group_size).sum(dim=-1)
+        out = out.reshape(len(rows), shape.n_kv_heads, shape.group_size).sum(dim=-1)
     return out
 
 
@@ -159,8 +159,9 @@ def screen_prompt(
         # a layer the tap did not run on fails inside the forward (``ablation``: every planned layer must run)
         out = model(input_ids=input_ids.to(device), use_cache=False, logits_to_keep=1)
         logp = out.logits[0, -1].double().log_softmax(dim=-1)
-        probes = [tap.probes[layer] for layer in range(shape.n_layers)]
-        deltas = [tap.deltas[layer] for layer in range(shape.n_layers)]
+        layers = sorted({h.layer for h in shape.all_heads(spec)})  # every layer but a hybrid model's others
+        probes = [tap.probes[layer] for layer in layers]
+        deltas = [tap.deltas[layer] for layer in layers]
         probs = logp.detach().exp()
         top = probs.topk(min(tokens, probs.numel()))
         # one backward per output: the rows of ``seeds`` are d(output)/d(log p); batched through the backward
@@ -168,17 +169,18 @@ def screen_prompt(
         seeds[torch.arange(len(top.indices)), top.indices] = 1.0
         if refusal_ids:
             seeds = torch.cat([seeds, _refusal_seed(logp.detach(), refusal_ids)[None]])
-        per_head = _batched_products(logp, probes, deltas, seeds, shape, spec)  # (rows, L, units)
+        per_head = _batched_products(logp, probes, deltas, seeds, shape, spec)  # (rows, layers with heads, units)
     n = len(top.indices)
     fisher = (top.values.cpu()[:, None, None] * per_head[:n] ** 2).sum(dim=0)
     refusal = -per_head[n] if refusal_ids else None
     backwards = len(seeds)
     kl = 0.5 * fisher
     heads = shape.all_heads(spec)
+    row = {layer: i for i, layer in enumerate(layers)}
     cost = ScreenCost(forwards=1, backwards=backwards, seconds=time.perf_counter() - start)
     return PromptScreen(
-        kl={h: float(kl[h.layer, h.head]) for h in heads},
-        refusal=None if refusal is None else {h: float(refusal[h.layer, h.head]) for h in heads},
+        kl={h: float(kl[row[h.layer], h.head]) for h in heads},
+        refusal=None if refusal is None else {h: float(refusal[row[h.layer], h.head]) for h in heads},
         mass=float(top.values.sum()),
         cost=cost,
     )
