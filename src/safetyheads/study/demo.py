@@ -33,7 +33,7 @@ from safetyheads.scores.compare import compare_run, read_run, top_k
 from safetyheads.study.direction_search import DirectionSettings, default_harmless, direction_run
 from safetyheads.study.organism import BASE_MODEL, ORGANISM, build, harmless_training_requests
 from safetyheads.study.study import Row, random_groups, read_row, write_summary
-from safetyheads.types import AblationSpec, Head
+from safetyheads.types import AblationSpec
 
 HELPFULNESS_KINDS = ("base", "sahara", "objective", "control")
 TEMPLATE = "chat"
@@ -177,8 +177,7 @@ def run_demo(
         groups["contrastive"] = _group_of(out / "sahara_contrastive")
     if compare_with:
         groups["untune"] = _group_of(out / "sahara_untune")
-    layers, per_layer = read_run(out / "ships").shape
-    every_head = [Head(layer, h) for layer in range(layers) for h in range(per_layer)]
+    every_head = sorted(read_run(out / "ships").values())  # every head the sweep scored (a hybrid model: its own)
     found = parse_heads([h for g in groups.values() for h in g])
     for d, group in enumerate(random_groups(every_head, s.steps, s.random_draws, seed=0, exclude=found), 1):
         groups[f"random{d}"] = [str(h) for h in group]
