@@ -56,6 +56,7 @@ _LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
 _POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
 _MOE = dict(mlp_write="mlp")  # a mixture-of-experts block: the residual write is the whole block's output
 _EXPERTS = (("mlp.experts.down_proj", 1),)  # stacked (expert, out, in)
+_SHARED_EXPERT = ("mlp.shared_expert.down_proj.weight", 0)  # Qwen MoE: one expert every token also goes through
 _HYBRID = dict(mixer="linear_attn", mixer_write="linear_attn.out_proj")
 
 FAMILIES: dict[str, FamilyFacts] = {
@@ -78,22 +79,16 @@ FAMILIES: dict[str, FamilyFacts] = {
     "glm4": FamilyFacts(**_LLAMA_PATHS, attn_write="post_self_attn_layernorm", mlp_write="post_mlp_layernorm"),
     "starcoder2": FamilyFacts(**_LLAMA_PATHS, mlp_write="mlp.c_proj"),
     "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=_EXPERTS),
+    "qwen2_moe": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERT)),
+    "qwen3_moe": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_MOE, expert_writes=_EXPERTS),
+    "gpt_oss": FamilyFacts(  # stacked (expert, in, out), with a bias per expert
+        **_LLAMA_PATHS, **_MOE, expert_writes=(("mlp.experts.down_proj", 2), ("mlp.experts.down_proj_bias", 1))
+    ),
     # Qwen 3.5: three linear-attention layers to one of softmax attention (q/k norm; the query projection also
     # holds an output gate per head, which surgery never needs: the q/k norm already refuses ua-q/ua-k baking)
     "qwen3_5_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_HYBRID),
     "qwen3_5_moe_text": FamilyFacts(
-        **_LLAMA_PATHS,
-        qk_norm="bthd",
-        **_HYBRID,
-        **_MOE,
-        expert_writes=(*_EXPERTS, ("mlp.shared_expert.down_proj.weight", 0)),
-    ),  # fmt: skip
-    "qwen2_moe": FamilyFacts(  # and a shared expert beside them
-        **_LLAMA_PATHS, **_MOE, expert_writes=(*_EXPERTS, ("mlp.shared_expert.down_proj.weight", 0))
-    ),
-    "qwen3_moe": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_MOE, expert_writes=_EXPERTS),
-    "gpt_oss": FamilyFacts(  # stacked (expert, in, out), with a bias per expert
-        **_LLAMA_PATHS, **_MOE, expert_writes=(("mlp.experts.down_proj", 2), ("mlp.experts.down_proj_bias", 1))
+        **_LLAMA_PATHS, qk_norm="bthd", **_HYBRID, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERT)
     ),
     "phi3": FamilyFacts(
         layers="model.layers",
@@ -186,12 +181,6 @@ def attention_modules(model: nn.Module) -> list[nn.Module | None]:
             raise SafetyHeadsError(f"decoder layer {i} of this '{family_of(model)}' model has no '{facts.attention}'")
         out.append(module)
     return out
-
-
-def mixer_modules(model: nn.Module) -> list[nn.Module]:
-    """Each decoder layer's token mixer: its attention, or in a hybrid model's other layers their other mixer."""
-    facts = facts_for(model)
-    return [getattr(layer, facts.attention, None) or getattr(layer, facts.mixer) for layer in decoder_layers(model)]
 
 
 def mlp_modules(model: nn.Module) -> list[nn.Module]:
