@@ -17,6 +17,10 @@ from transformers import (
     Gemma3ForCausalLM,
     Gemma3ForConditionalGeneration,
     Gemma3TextConfig,
+    Gemma4Config,
+    Gemma4ForCausalLM,
+    Gemma4ForConditionalGeneration,
+    Gemma4TextConfig,
     GemmaConfig,
     GemmaForCausalLM,
     Glm4Config,
@@ -76,6 +80,15 @@ TOKENS = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2)  # inside the tiny
 LOCAL_GLOBAL = ["sliding_attention", "full_attention", "sliding_attention"]
 
 
+def _gemma4_text() -> Gemma4TextConfig:
+    return Gemma4TextConfig(
+        **COMMON, **GQA, head_dim=16, sliding_window=4,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+        per_layer_config={"02": {"head_dim": 32}}, hidden_size_per_layer_input=8, vocab_size_per_layer_input=VOCAB,
+        **TOKENS,
+    )  # fmt: skip
+
+
 def _gemma3_text() -> Gemma3TextConfig:
     return Gemma3TextConfig(**COMMON, **GQA, head_dim=16, sliding_window=4, layer_types=LOCAL_GLOBAL)
 
@@ -98,6 +111,11 @@ def _build(family: str):
     if family == "gemma2":
         cfg = Gemma2Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=4)
         return Gemma2ForCausalLM(cfg)
+    if family == "gemma4_text":  # the last layer global, with larger heads; per-layer input embeddings
+        return Gemma4ForCausalLM(_gemma4_text())
+    if family == "gemma4":  # the image-text model with a tiny vision tower
+        vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+        return Gemma4ForConditionalGeneration(Gemma4Config(text_config=_gemma4_text(), vision_config=vision))
     if family == "gemma3_text":
         return Gemma3ForCausalLM(_gemma3_text())
     if family == "gemma3":  # the image-text model (Gemma 3 4B and larger) with a tiny vision tower
@@ -199,11 +217,11 @@ def _build(family: str):
 
 
 # Image-text models: no row of their own, their text decoder's family applies (families._text_facts).
-IMAGE_TEXT = ["gemma3", "mistral3", "llava"]
+IMAGE_TEXT = ["gemma3", "gemma4", "mistral3", "llava"]
 # The nine families the core issue requires, then the other rows of the family table, then the image-text models.
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
-    *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "granite", "smollm3", "cohere", "cohere2",
+    *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma4_text", "granite", "smollm3", "cohere", "cohere2",
     "exaone4", "glm", "glm4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "qwen3_5_text",
     "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip

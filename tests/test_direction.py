@@ -16,7 +16,7 @@ from safetyheads.core.families import decoder_layers, facts_for, model_shape
 from safetyheads.data.loading import model_class
 from safetyheads.types import AblationSpec, Head, SafetyHeadsError
 
-POST_NORMS = {"gemma2", "gemma3_text", "gemma3", "olmo2", "olmo3", "exaone4", "glm4"}  # sublayer outputs normed
+POST_NORMS = {"gemma2", "gemma3_text", "gemma3", "gemma4_text", "gemma4", "olmo2", "olmo3", "exaone4", "glm4"}  # normed
 
 
 def random_direction(model, seed=0):

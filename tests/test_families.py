@@ -77,3 +77,35 @@ def test_a_hybrid_model_has_heads_only_in_its_attention_layers():
         validate_heads([Head(0, 2)], shape)
     scores = sweep_ships(model, [("p", prompt_ids(9))])[0].scores
     assert scores[0] == scores[2] == [None] * 4 and all(v is not None for v in scores[1])
+
+
+def test_a_model_whose_layers_share_keys_and_values_sweeps_every_layer():
+    """Gemma 4's small models: the last layers reuse keys and values that earlier layers compute in the same forward,
+    so the engine cannot start from cached lower layers. The fast sweep still equals the naive reference (``ua-k``
+    there acts on the keys each layer reads, which no weight edit or norm hook of one layer expresses: not compared)."""
+    from models import COMMON, GQA, TOKENS, VOCAB, prompt_ids
+    from transformers import Gemma4ForCausalLM, Gemma4TextConfig
+
+    from safetyheads.core.families import shares_kv
+    from safetyheads.scores.reference import naive_ships
+    from safetyheads.types import AblationSpec
+
+    torch.manual_seed(0)
+    cfg = Gemma4TextConfig(
+        **{**COMMON, "num_hidden_layers": 5}, **GQA, head_dim=16, sliding_window=4, num_kv_shared_layers=2,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention", "sliding_attention", "full_attention"],
+        hidden_size_per_layer_input=8, vocab_size_per_layer_input=VOCAB, **TOKENS,
+    )  # fmt: skip
+    model = Gemma4ForCausalLM(cfg).eval()
+    assert shares_kv(model) and [a.is_kv_shared_layer for a in (layer.self_attn for layer in model.model.layers)] == [
+        False, False, False, True, True,
+    ]  # fmt: skip
+    ids = prompt_ids(9)
+    for kind in ("ua-q", "sc", "zero", "mean"):
+        spec = AblationSpec.parse(kind)
+        heads = model_shape(model).all_heads(spec)
+        fast = sweep_ships(model, [("p", ids)], spec=spec, batch_size=5)[0]
+        naive = naive_ships(model, ids, heads, spec)
+        assert max(naive.values()) > 1e-3
+        for h in heads:
+            assert abs(fast.scores[h.layer][h.head] - naive[h]) <= max(1e-4 * naive[h], 1e-7), (kind, h)

@@ -79,7 +79,9 @@ CASES = [
     ("gemma", "ua-q"),
     ("olmo", "sc"),
     ("olmo3", "ua-q"),
+    ("gemma4_text", "ua-q"),  # a global layer with larger heads
     ("gemma3", "ua-q"),  # image-text models' decoders
+    ("gemma4", "sc"),
     ("mistral3", "ua-k"),
     ("llava", "sc"),
     ("granite", "ua-k"),
@@ -97,6 +99,11 @@ CASES = [
     ("qwen3_5_text", "ua-q"),  # hybrid: heads only in layer 1
     ("qwen3_5_moe_text", "ua-k"),
 ]
+
+
+# the tiny Gemma 4's head 0-1 curves more: its extrapolated quotient moves 0.16903, 0.16828, 0.16804 towards the
+# screen's 0.16797 as the step halves from 4e-2 to 1e-2, so the smaller step leaves less of the third-order term
+STEPS = {"gemma4_text": 1e-2, "gemma4": 1e-2}
 
 
 @pytest.mark.parametrize(("family", "kind"), CASES)
@@ -121,7 +128,7 @@ def test_screen_matches_finite_differences(family, kind):
         assert delta.abs().max() > 0  # the ablation changed the head
         # the models' norms compute in float32 even in a float64 model, so the steps are not tiny; Richardson
         # extrapolation over t and t/2 removes the leading error term of each difference quotient
-        t = 2e-2
+        t = STEPS.get(family, 2e-2)
 
         def quotient_kl(step: float, layer: int = head.layer, delta: torch.Tensor = delta) -> float:
             return float(kl_divergence(base, _logprobs_moved(model, ids, layer, delta, step))) / step**2

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from safetyheads.core.ablation import AblationPlan, LayerSkip, install, using_plan
-from safetyheads.core.families import final_norm, model_shape
+from safetyheads.core.families import final_norm, model_shape, shares_kv
 from safetyheads.types import AblationSpec, Head
 
 CPU_TOKENS_PER_BATCH = 2048
@@ -80,6 +80,7 @@ class Engine:
         self.shape = model_shape(model)
         self.batch_size = batch_size
         self.device = next(model.parameters()).device
+        self.shares_kv = shares_kv(model)
         install(model)
 
     def rows_per_batch(self, seq_len: int) -> int:
@@ -118,7 +119,8 @@ class Engine:
         full = [tuple(cap.group) + tuple(r) for r in rows]
         plan = AblationPlan.build(full, self.spec, self.shape)
         start = min((h.layer for r in rows for h in r), default=self.shape.n_layers)
-        skip = LayerSkip(start=start, cached=cap.layer_outputs) if start > 0 else None
+        # a model whose upper layers read keys and values the lower ones compute runs every layer
+        skip = LayerSkip(start=start, cached=cap.layer_outputs) if start > 0 and not self.shares_kv else None
         with using_plan(self.model, plan, skip):
             return self._forward(cap.input_ids, len(rows))
 

@@ -49,6 +49,9 @@ class FamilyFacts:
     # attention), and the path, from a decoder layer, of its residual write.
     mixer: str = ""
     mixer_write: str = ""
+    # Config attribute counting the layers that reuse earlier layers' keys and values (Gemma 4's small models): a
+    # forward must then run every layer, so the engine cannot start from cached lower layers.
+    kv_shared_flag: str = ""
 
 
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
@@ -70,6 +73,8 @@ FAMILIES: dict[str, FamilyFacts] = {
     "gemma3_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
     "olmo2": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
     "olmo3": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_POST_NORMS),
+    # Gemma 4: larger heads in its global layers (layer_head_dim), norms on q, k and v, per-layer input embeddings
+    "gemma4_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_POST_NORMS, kv_shared_flag="num_kv_shared_layers"),
     "granite": _LLAMA_LIKE,
     "smollm3": _LLAMA_LIKE,
     "cohere": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", qk_norm_flag="use_qk_norm"),  # parallel, as cohere2
@@ -188,6 +193,19 @@ def mlp_modules(model: nn.Module) -> list[nn.Module]:
     return [getattr(layer, facts.mlp) for layer in decoder_layers(model)]
 
 
+def shares_kv(model: nn.Module) -> bool:
+    """Whether some layers reuse the keys and values that earlier layers computed in the same forward."""
+    facts = facts_for(model)
+    config = getattr(model.config, "text_config", None) or model.config
+    return bool(facts.kv_shared_flag and getattr(config, facts.kv_shared_flag, 0))
+
+
+def layer_head_dim(model: nn.Module, layer: int) -> int:
+    """The head size of ``layer``: its attention module's own (Gemma 4's global layers have larger heads than its
+    local ones), else the config's."""
+    return int(getattr(attention_modules(model)[layer], "head_dim", None) or model_shape(model).head_dim)
+
+
 def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
     """Per decoder layer, the (attention, MLP) modules whose outputs are added to the residual stream."""
     facts = facts_for(model)
@@ -197,16 +215,33 @@ def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
     ]
 
 
+def _per_layer(cfg, name: str, n_layers: int) -> set:
+    """The values a config gives ``name`` across its layers: one, or several in a config that sets it per layer
+    (Gemma 4's head size), read through transformers' per-layer view where there is one."""
+    view = getattr(cfg, "per_layer_config", None) if "per_layer_config" in cfg.to_dict() else None
+    if view is None:
+        return {getattr(cfg, name, None)}
+    return {getattr(view[i], name, None) for i in range(n_layers)}
+
+
 def model_shape(model: nn.Module) -> ModelShape:
     cfg = model.config
     cfg = getattr(cfg, "text_config", None) or cfg
-    n_heads = int(cfg.num_attention_heads)
-    n_kv = int(getattr(cfg, "num_key_value_heads", None) or n_heads)
+    n_layers = int(cfg.num_hidden_layers)
+    counts = {name: _per_layer(cfg, name, n_layers) for name in ("num_attention_heads", "num_key_value_heads")}
+    if any(len(values) > 1 for values in counts.values()):
+        raise SafetyHeadsError(
+            f"this '{family_of(model)}' model has a different number of heads in different layers ({counts}); "
+            "that is not supported yet"
+        )
+    n_heads = int(counts["num_attention_heads"].pop())
+    n_kv = int(counts["num_key_value_heads"].pop() or n_heads)
     hidden = int(cfg.hidden_size)
-    head_dim = int(getattr(cfg, "head_dim", None) or hidden // n_heads)
+    sizes = _per_layer(cfg, "head_dim", n_layers)  # several: each layer's is layer_head_dim's
+    head_dim = int(min(sizes) if None not in sizes else hidden // n_heads)
     attention = attention_modules(model)
     return ModelShape(
-        n_layers=int(cfg.num_hidden_layers),
+        n_layers=n_layers,
         n_heads=n_heads,
         n_kv_heads=n_kv,
         head_dim=head_dim,

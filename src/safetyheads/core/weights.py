@@ -9,7 +9,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from safetyheads.core.families import FamilyFacts, QKVLayout, attention_modules, facts_for, model_shape
+from safetyheads.core.families import (
+    FamilyFacts,
+    QKVLayout,
+    attention_modules,
+    facts_for,
+    layer_head_dim,
+    model_shape,
+)
 from safetyheads.types import ModelShape
 
 
@@ -24,9 +31,8 @@ def _scale_out_features(linear: nn.Module, start: int, stop: int, factor: float,
             linear.bias[start:stop] *= factor
 
 
-def _qk_slice(facts: FamilyFacts, shape: ModelShape, which: str, head: int) -> tuple[str, int, int]:
-    """(attribute, start, stop) of the output features of query or key ``head``."""
-    d = shape.head_dim
+def _qk_slice(facts: FamilyFacts, shape: ModelShape, which: str, head: int, d: int) -> tuple[str, int, int]:
+    """(attribute, start, stop) of the output features of query or key ``head`` (``d``: the layer's head size)."""
     if facts.layout is QKVLayout.SEPARATE:
         return (facts.qkv if which == "q" else facts.key), head * d, (head + 1) * d
     if facts.layout is QKVLayout.FUSED_ROWS or facts.layout is QKVLayout.FUSED_CONV1D:
@@ -40,14 +46,14 @@ def _qk_slice(facts: FamilyFacts, shape: ModelShape, which: str, head: int) -> t
 def qk_projection(model: nn.Module, layer: int, which: str) -> nn.Module:
     """The module whose output holds query (``which='q'``) or key heads of ``layer``."""
     facts = facts_for(model)
-    attr, _start, _stop = _qk_slice(facts, model_shape(model), which, 0)
+    attr, _start, _stop = _qk_slice(facts, model_shape(model), which, 0, layer_head_dim(model, layer))
     return getattr(attention_modules(model)[layer], attr)
 
 
 def scale_query_or_key(model: nn.Module, layer: int, head: int, which: str, factor: float) -> None:
     """Scale the projection rows producing query (``which='q'``) or key head ``head`` of ``layer``."""
     facts = facts_for(model)
-    attr, start, stop = _qk_slice(facts, model_shape(model), which, head)
+    attr, start, stop = _qk_slice(facts, model_shape(model), which, head, layer_head_dim(model, layer))
     attn = attention_modules(model)[layer]
     _scale_out_features(getattr(attn, attr), start, stop, factor, facts.layout is QKVLayout.FUSED_CONV1D)
 
@@ -55,7 +61,7 @@ def scale_query_or_key(model: nn.Module, layer: int, head: int, which: str, fact
 def scale_head_output(model: nn.Module, layer: int, head: int, factor: float) -> None:
     """Scale the output-projection inputs fed by ``head`` (its columns of W_o)."""
     facts = facts_for(model)
-    d = model_shape(model).head_dim
+    d = layer_head_dim(model, layer)
     proj = getattr(attention_modules(model)[layer], facts.out)
     with torch.no_grad():
         if facts.out_is_conv1d:  # Conv1D weight is (in, out): input features are rows

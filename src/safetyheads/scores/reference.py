@@ -15,7 +15,14 @@ import torch
 from torch import nn
 
 from safetyheads.core.engine import kl_divergence
-from safetyheads.core.families import QKVLayout, attention_modules, facts_for, final_norm, model_shape
+from safetyheads.core.families import (
+    QKVLayout,
+    attention_modules,
+    facts_for,
+    final_norm,
+    layer_head_dim,
+    model_shape,
+)
 from safetyheads.core.weights import qk_projection, scale_head_output, scale_query_or_key
 from safetyheads.types import AblationKind, AblationSpec, Head
 
@@ -79,8 +86,8 @@ def naive_ablation(model: nn.Module, heads: Iterable[Head], spec: AblationSpec) 
                     scale_head_output(model, layer, h, 0.0 if kind is AblationKind.ZERO else eps)
             elif facts.qk_norm:
                 norm = getattr(attn, f"{which}_norm")
-                edit = lambda out, hs=hs, n=n: _edit_heads(  # noqa: E731
-                    _head_view(out, facts.qk_norm, n, shape.head_dim), hs, kind, eps
+                edit = lambda out, hs=hs, n=n, d=layer_head_dim(model, layer): _edit_heads(  # noqa: E731
+                    _head_view(out, facts.qk_norm, n, d), hs, kind, eps
                 )
                 stack.callback(_hook(norm, edit).remove)
             elif kind is AblationKind.MEAN:
