@@ -53,6 +53,8 @@ from transformers import (
     OlmoForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
+    PhiConfig,
+    PhiForCausalLM,
     PixtralVisionConfig,
     Qwen2Config,
     Qwen2ForCausalLM,
@@ -207,6 +209,9 @@ def _build(family: str):
     if family == "phi3":
         cfg = Phi3Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, pad_token_id=0)
         return Phi3ForCausalLM(cfg)
+    if family in ("phi", "phi_qk_norm"):  # Phi-1/1.5/2 (no q/k norm), and the config's optional q/k layer norm
+        cfg = PhiConfig(**COMMON, **GQA, qk_layernorm=family == "phi_qk_norm", **TOKENS)
+        return PhiForCausalLM(cfg)
     if family == "gpt2":
         cfg = GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=3, n_head=4, n_positions=64, initializer_range=0.15)
         return GPT2LMHeadModel(cfg)
@@ -222,7 +227,7 @@ IMAGE_TEXT = ["gemma3", "gemma4", "mistral3", "llava"]
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma4_text", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "qwen3_5_text",
+    "exaone4", "glm", "glm4", "phi", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "qwen3_5_text",
     "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip
 

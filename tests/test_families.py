@@ -34,7 +34,8 @@ def test_unsupported_family_fails_clearly_before_any_number():
 
 
 def test_a_config_flag_switches_a_familys_qk_norm():
-    """Cohere's q/k norm is optional (``use_qk_norm``): with it, weights cannot express ``ua-q`` and the reference
+    """Cohere's q/k norm is optional (``use_qk_norm``), and so is Phi's (``qk_layernorm``, its norms named
+    ``q_layernorm``/``k_layernorm``): with it, weights cannot express ``ua-q`` and the reference
     hooks the norm; without it, weight edits can. Either way the fast sweep equals the naive reference."""
     from models import prompt_ids
 
@@ -44,7 +45,8 @@ def test_a_config_flag_switches_a_familys_qk_norm():
     from safetyheads.types import AblationSpec
 
     spec = AblationSpec.parse("ua-q")
-    for family, norm in (("cohere", "bthd"), ("cohere_plain", "")):
+    cases = (("cohere", "bthd"), ("cohere_plain", ""), ("phi_qk_norm", "bhtd"), ("phi", ""))
+    for family, norm in cases:
         model = tiny_model(family)
         assert facts_for(model).qk_norm == norm
         ids = prompt_ids(9)

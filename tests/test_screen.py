@@ -91,6 +91,7 @@ CASES = [
     ("exaone4", "ua-q"),
     ("glm", "ua-q"),  # partial rotary encoding
     ("glm4", "ua-k"),
+    ("phi", "ua-k"),  # parallel, partial rotary, biases
     ("starcoder2", "ua-k"),
     ("mixtral", "ua-q"),  # experts
     ("qwen2_moe", "sc"),

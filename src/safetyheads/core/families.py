@@ -37,6 +37,7 @@ class FamilyFacts:
     # of the norm's output: "bthd" (per head, before transpose), "bhtd" (after), "flat" (whole projection).
     qk_norm: str = ""
     qk_norm_flag: str = ""  # config attribute that switches the q/k norm on (unset: the family always has it)
+    qk_norm_suffix: str = "_norm"  # the attention module's norms are "q" + suffix and "k" + suffix
     mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
     # Dotted paths, from a decoder layer, of the modules whose outputs the layer adds to the residual stream
     # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
@@ -102,6 +103,18 @@ FAMILIES: dict[str, FamilyFacts] = {
         qkv="qkv_proj",
         out="o_proj",
         layout=QKVLayout.FUSED_ROWS,
+    ),
+    "phi": FamilyFacts(  # Phi-1, 1.5, 2: attention and MLP in parallel, partial rotary, an optional q/k layer norm
+        layers="model.layers",
+        final_norm="model.final_layernorm",
+        attention="self_attn",
+        qkv="q_proj",
+        out="dense",
+        qk_norm="bhtd",
+        qk_norm_flag="qk_layernorm",
+        qk_norm_suffix="_layernorm",
+        attn_write="self_attn.dense",
+        mlp_write="mlp.fc2",
     ),
     "gpt2": FamilyFacts(
         layers="transformer.h",
