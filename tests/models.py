@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
     CLIPVisionConfig,
     Cohere2Config,
     Cohere2ForCausalLM,
@@ -93,6 +95,21 @@ def _gemma4_text() -> Gemma4TextConfig:
 
 def _gemma3_text() -> Gemma3TextConfig:
     return Gemma3TextConfig(**COMMON, **GQA, head_dim=16, sliding_window=4, layer_types=LOCAL_GLOBAL)
+
+
+_AUTO = {  # families whose tiny model needs nothing but COMMON, GQA, TOKENS and a head size: what each adds
+    "ministral": "Ministral 8B",
+    "ministral3": "Ministral 3's text decoder",
+    "arcee": "a two-matrix MLP",
+    "helium": "",
+    "seed_oss": "",
+    "ernie4_5": "",
+    "vaultgemma": "soft-capping",
+    "nemotron": "partial rotary, LayerNorm1P",
+    "apertus": "q/k norm",
+    "hunyuan_v1_dense": "q/k norm after the rotary encoding",
+    "stablelm": "StableLM 2 1.6B: no q/k norm, sequential",
+}
 
 
 def _build(family: str):
@@ -209,6 +226,12 @@ def _build(family: str):
     if family == "phi3":
         cfg = Phi3Config(**COMMON, num_attention_heads=4, num_key_value_heads=2, pad_token_id=0)
         return Phi3ForCausalLM(cfg)
+    if family in _AUTO:  # families whose tiny model needs nothing but the common settings
+        cfg = AutoConfig.for_model(family, **COMMON, **GQA, **TOKENS, head_dim=16)
+        return AutoModelForCausalLM.from_config(cfg)
+    if family == "stablelm_qk_norm":  # StableLM 2 12B: per-head q/k layer norms, attention and MLP in parallel
+        cfg = AutoConfig.for_model("stablelm", **COMMON, **GQA, **TOKENS, qk_layernorm=True, use_parallel_residual=True)
+        return AutoModelForCausalLM.from_config(cfg)
     if family in ("phi", "phi_qk_norm"):  # Phi-1/1.5/2 (no q/k norm), and the config's optional q/k layer norm
         cfg = PhiConfig(**COMMON, **GQA, qk_layernorm=family == "phi_qk_norm", **TOKENS)
         return PhiForCausalLM(cfg)
@@ -227,8 +250,8 @@ IMAGE_TEXT = ["gemma3", "gemma4", "mistral3", "llava"]
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma4_text", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "phi", "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "qwen3_5_text",
-    "qwen3_5_moe_text", *IMAGE_TEXT,
+    "exaone4", "glm", "glm4", "phi", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
+    "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip
 
 

@@ -45,7 +45,10 @@ def test_a_config_flag_switches_a_familys_qk_norm():
     from safetyheads.types import AblationSpec
 
     spec = AblationSpec.parse("ua-q")
-    cases = (("cohere", "bthd"), ("cohere_plain", ""), ("phi_qk_norm", "bhtd"), ("phi", ""))
+    cases = (
+        ("cohere", "bthd"), ("cohere_plain", ""), ("phi_qk_norm", "bhtd"), ("phi", ""), ("stablelm_qk_norm", "bhtd"),
+        ("stablelm", ""),
+    )  # fmt: skip
     for family, norm in cases:
         model = tiny_model(family)
         assert facts_for(model).qk_norm == norm

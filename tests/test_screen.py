@@ -92,6 +92,12 @@ CASES = [
     ("glm", "ua-q"),  # partial rotary encoding
     ("glm4", "ua-k"),
     ("phi", "ua-k"),  # parallel, partial rotary, biases
+    ("ministral3", "ua-q"),
+    ("vaultgemma", "ua-k"),  # soft-capping
+    ("nemotron", "sc"),  # partial rotary
+    ("apertus", "ua-q"),  # q/k norm
+    ("hunyuan_v1_dense", "ua-k"),  # q/k norm after the rotary encoding
+    ("stablelm", "zero"),
     ("starcoder2", "ua-k"),
     ("mixtral", "ua-q"),  # experts
     ("qwen2_moe", "sc"),

@@ -37,7 +37,7 @@ class FamilyFacts:
     # of the norm's output: "bthd" (per head, before transpose), "bhtd" (after), "flat" (whole projection).
     qk_norm: str = ""
     qk_norm_flag: str = ""  # config attribute that switches the q/k norm on (unset: the family always has it)
-    qk_norm_suffix: str = "_norm"  # the attention module's norms are "q" + suffix and "k" + suffix
+    qk_norm_names: tuple[str, str] = ("q_norm", "k_norm")  # attributes of the attention module holding them
     mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
     # Dotted paths, from a decoder layer, of the modules whose outputs the layer adds to the residual stream
     # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
@@ -82,6 +82,19 @@ FAMILIES: dict[str, FamilyFacts] = {
     "cohere2": _LLAMA_LIKE,  # attention and MLP in parallel, both writing to the residual stream
     "exaone4": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", **_POST_NORMS),
     "glm": _LLAMA_LIKE,
+    "ministral": _LLAMA_LIKE,  # Ministral 8B (2410)
+    "ministral3": _LLAMA_LIKE,  # Ministral 3: the text decoder of its image-text model, or text-only
+    "arcee": _LLAMA_LIKE,
+    "helium": _LLAMA_LIKE,
+    "seed_oss": _LLAMA_LIKE,
+    "ernie4_5": _LLAMA_LIKE,
+    "vaultgemma": _LLAMA_LIKE,  # Gemma 2 style soft-capping, no post norms
+    "nemotron": _LLAMA_LIKE,  # partial rotary, LayerNorm1P
+    "apertus": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd"),
+    "hunyuan_v1_dense": FamilyFacts(**_LLAMA_PATHS, qk_norm="bhtd", qk_norm_names=("query_layernorm", "key_layernorm")),
+    "stablelm": FamilyFacts(  # StableLM 2: optional per-head q/k layer norm, optional parallel residual
+        **_LLAMA_PATHS, qk_norm="bhtd", qk_norm_flag="qk_layernorm", qk_norm_names=("q_layernorm", "k_layernorm")
+    ),
     "glm4": FamilyFacts(**_LLAMA_PATHS, attn_write="post_self_attn_layernorm", mlp_write="post_mlp_layernorm"),
     "starcoder2": FamilyFacts(**_LLAMA_PATHS, mlp_write="mlp.c_proj"),
     "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=_EXPERTS),
@@ -112,7 +125,7 @@ FAMILIES: dict[str, FamilyFacts] = {
         out="dense",
         qk_norm="bhtd",
         qk_norm_flag="qk_layernorm",
-        qk_norm_suffix="_layernorm",
+        qk_norm_names=("q_layernorm", "k_layernorm"),
         attn_write="self_attn.dense",
         mlp_write="mlp.fc2",
     ),

@@ -85,7 +85,7 @@ def naive_ablation(model: nn.Module, heads: Iterable[Head], spec: AblationSpec) 
                 for h in hs:
                     scale_head_output(model, layer, h, 0.0 if kind is AblationKind.ZERO else eps)
             elif facts.qk_norm:
-                norm = getattr(attn, which + facts.qk_norm_suffix)
+                norm = getattr(attn, facts.qk_norm_names["qk".index(which)])
                 edit = lambda out, hs=hs, n=n, d=layer_head_dim(model, layer): _edit_heads(  # noqa: E731
                     _head_view(out, facts.qk_norm, n, d), hs, kind, eps
                 )
