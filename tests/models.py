@@ -112,7 +112,26 @@ _AUTO = {  # families whose tiny model needs nothing but COMMON, GQA, TOKENS and
 }
 
 
-def _build(family: str):
+_AUTO_MOE: dict[str, dict] = {
+    "olmoe": dict(num_experts=4, num_experts_per_tok=2),  # q/k norm over the whole projection
+    "phimoe": dict(num_local_experts=4, num_experts_per_tok=2),
+    "granitemoe": dict(num_local_experts=4, num_experts_per_tok=2),  # the block is block_sparse_moe
+    "ernie4_5_moe": dict(  # layer 0 dense, then experts with two shared ones
+        moe_num_experts=4, moe_k=2, moe_intermediate_size=32, moe_num_shared_experts=2, moe_layer_start_index=1
+    ),
+    "glm4_moe": dict(  # GLM-4.5: layer 0 dense, q/k norm, partial rotary, a shared expert
+        n_routed_experts=4,
+        num_experts_per_tok=2,
+        moe_intermediate_size=32,
+        n_shared_experts=1,
+        first_k_dense_replace=1,
+        use_qk_norm=True,
+    ),  # fmt: skip
+    "hunyuan_v1_moe": dict(num_experts=4, moe_topk=2),  # q/k norm after the rotary encoding, a shared MLP
+}
+
+
+def _build(family: str, overrides: dict):
     if family == "llama":
         return LlamaForCausalLM(LlamaConfig(**COMMON, num_attention_heads=4, num_key_value_heads=2))
     if family == "mistral":
@@ -229,6 +248,9 @@ def _build(family: str):
     if family in _AUTO:  # families whose tiny model needs nothing but the common settings
         cfg = AutoConfig.for_model(family, **COMMON, **GQA, **TOKENS, head_dim=16)
         return AutoModelForCausalLM.from_config(cfg)
+    if family in _AUTO_MOE:  # mixture-of-experts families: four small experts, two per token
+        cfg = AutoConfig.for_model(family, **COMMON, **GQA, **TOKENS, head_dim=16, **{**_AUTO_MOE[family], **overrides})
+        return AutoModelForCausalLM.from_config(cfg)
     if family == "stablelm_qk_norm":  # StableLM 2 12B: per-head q/k layer norms, attention and MLP in parallel
         cfg = AutoConfig.for_model("stablelm", **COMMON, **GQA, **TOKENS, qk_layernorm=True, use_parallel_residual=True)
         return AutoModelForCausalLM.from_config(cfg)
@@ -250,14 +272,17 @@ IMAGE_TEXT = ["gemma3", "gemma4", "mistral3", "llava"]
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma4_text", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "phi", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss",
-    "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
+    "exaone4", "glm", "glm4", "phi", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", *_AUTO_MOE,
+    "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip
 
 
-def tiny_model(family: str, seed: int = 0):
+def tiny_model(family: str, seed: int = 0, **overrides):
+    """A tiny random model of ``family`` (``overrides``: config settings, for the mixture-of-experts families)."""
     torch.manual_seed(seed)
-    model = _build(family).eval()
+    if overrides and family not in _AUTO_MOE:
+        raise ValueError(f"config overrides are only taken for {sorted(_AUTO_MOE)}")
+    model = _build(family, overrides).eval()
     if family == "qwen2":  # q/k/v biases are zero at init; make them matter
         with torch.no_grad():
             for layer in model.model.layers:

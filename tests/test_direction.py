@@ -191,9 +191,10 @@ def test_parameter_budget_counts_the_edited_matrices():
     assert parameter_budget(model) == budget
 
 
-def test_an_expert_model_with_a_dense_layer_refuses_to_bake_naming_the_layer(tmp_path):
-    """A Qwen3-MoE with a dense MLP at layer 1 (``mlp_only_layers``) has no expert projections there: baking is
-    refused, naming the layer, rather than leaving that layer's writes along the direction."""
+def test_an_expert_model_with_a_dense_layer_bakes_each_layer_by_its_own_write(tmp_path):
+    """A Qwen3-MoE with a dense MLP at layer 1 (``mlp_only_layers``): the bake edits that layer's down_proj and the
+    other layers' experts, and equals run-time ablation. Experts the table cannot edit (quantised ones keep other
+    parameters) are refused, naming the layer, rather than leaving that layer's writes along the direction."""
     from transformers import Qwen3MoeConfig, Qwen3MoeForCausalLM
 
     cfg = Qwen3MoeConfig(
@@ -201,8 +202,18 @@ def test_an_expert_model_with_a_dense_layer_refuses_to_bake_naming_the_layer(tmp
         num_key_value_heads=2, head_dim=16, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
         mlp_only_layers=[1],
     )  # fmt: skip
+    torch.manual_seed(0)
     model = Qwen3MoeForCausalLM(cfg).eval()
     r = random_direction(model)
-    with pytest.raises(SafetyHeadsError, match="layer 1 has no mlp.experts.down_proj.*run time"):
+    ids = prompt_ids(12)
+    with without_direction(model, r), torch.no_grad():
+        expected = model(input_ids=ids).logits
+    with baked_direction(model, r) as edited, torch.no_grad():
+        got = model(input_ids=ids).logits
+        dense = model.model.layers[1].mlp.down_proj.weight
+        assert (r / r.norm() @ dense).abs().max() < 1e-5  # the dense layer writes nothing along the direction
+    assert edited > 0 and (got - expected).abs().max() <= 1e-4
+    del model.model.layers[2].mlp.experts.down_proj
+    with pytest.raises(SafetyHeadsError, match="layer 2 has no mlp.experts.down_proj.*run time"):
         save_without_direction(model, None, RefusalDirection(r / r.norm(), 0, r[None]), tmp_path / "out")
     assert not (tmp_path / "out" / "config.json").exists()

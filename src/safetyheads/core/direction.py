@@ -28,7 +28,15 @@ from torch import nn
 
 from safetyheads.core.ablation import ablated, without_direction
 from safetyheads.core.engine import Engine
-from safetyheads.core.families import decoder_layers, facts_for, family_of, get_path, model_shape, residual_writes
+from safetyheads.core.families import (
+    FamilyFacts,
+    decoder_layers,
+    facts_for,
+    family_of,
+    get_path,
+    model_shape,
+    residual_writes,
+)
 from safetyheads.types import SafetyHeadsError
 
 TENSORS, META = "direction.safetensors", "direction.json"
@@ -160,6 +168,31 @@ def _is_conv1d(module: nn.Module) -> bool:
     return type(module).__name__ == "Conv1D"
 
 
+def _expert_block_writes(
+    model: nn.Module, facts: FamilyFacts, layer: nn.Module, index: int
+) -> list[tuple[nn.Parameter, int]]:
+    """The parameters that write a mixture-of-experts layer's MLP output (``FamilyFacts.expert_writes``), or a
+    dense layer's linear write where the model mixes both (``FamilyFacts.dense_mlp_write``)."""
+    missing = [path for path, _ in facts.expert_writes if not _has_path(layer, path)]
+    if not missing:
+        return [(get_path(layer, path), axis) for path, axis in facts.expert_writes]
+    dense = get_path(layer, facts.dense_mlp_write) if _has_path(layer, facts.dense_mlp_write) else None
+    if isinstance(dense, nn.Linear):
+        return [(dense.weight, 0)] + ([(dense.bias, 0)] if dense.bias is not None else [])
+    raise SafetyHeadsError(
+        f"direction ablation cannot be baked into this '{family_of(model)}' model: layer {index} has no "
+        f"{missing[0]} and no dense MLP write (quantised experts?); ablate it at run time instead (eval --direction)"
+    )
+
+
+def _has_path(module: nn.Module, path: str) -> bool:
+    try:
+        get_path(module, path)
+    except AttributeError:
+        return False
+    return True
+
+
 def _written_params(model: nn.Module) -> list[tuple[nn.Parameter, int]]:
     """Every parameter that writes to the residual stream after a sublayer, each with the axis that holds
     residual-stream features: linear and Conv1D output projections, and an expert block's stacked projections
@@ -174,15 +207,7 @@ def _written_params(model: nn.Module) -> list[tuple[nn.Parameter, int]]:
                 if getattr(m, "bias", None) is not None:
                     found.append((m.bias, 0))
             elif m is writes[-1] and facts.expert_writes:
-                for path, axis in facts.expert_writes:
-                    try:
-                        found.append((get_path(layer, path), axis))
-                    except AttributeError:
-                        raise SafetyHeadsError(
-                            f"direction ablation cannot be baked into this '{family_of(model)}' model: layer "
-                            f"{index} has no {path} (a dense layer, or quantised experts); ablate it at run time "
-                            "instead (eval --direction)"
-                        ) from None
+                found += _expert_block_writes(model, facts, layer, index)
             else:
                 why = (
                     f"its layers normalise each sublayer's output ({type(m).__name__}) before adding it to the "

@@ -46,6 +46,9 @@ class FamilyFacts:
     # When the MLP write is a mixture-of-experts block: the parameters that write its output (dotted paths from a
     # decoder layer), each with the axis that holds residual-stream features, which a direction bake edits.
     expert_writes: tuple[tuple[str, int], ...] = ()
+    # In models that mix dense MLP layers among the expert layers (first_k_dense_replace, mlp_only_layers): the
+    # linear residual write of a dense layer.
+    dense_mlp_write: str = ""
     # Hybrid models: the attribute of the token mixer that layers without ``attention`` have instead (linear
     # attention), and the path, from a decoder layer, of its residual write.
     mixer: str = ""
@@ -58,9 +61,11 @@ class FamilyFacts:
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
 _LLAMA_LIKE = FamilyFacts(**_LLAMA_PATHS)
 _POST_NORMS = dict(attn_write="post_attention_layernorm", mlp_write="post_feedforward_layernorm")
-_MOE = dict(mlp_write="mlp")  # a mixture-of-experts block: the residual write is the whole block's output
+# a mixture-of-experts block: the residual write is the whole block's output (a dense layer's: its down_proj)
+_MOE = dict(mlp_write="mlp", dense_mlp_write="mlp.down_proj")
 _EXPERTS = (("mlp.experts.down_proj", 1),)  # stacked (expert, out, in)
 _SHARED_EXPERT = ("mlp.shared_expert.down_proj.weight", 0)  # Qwen MoE: one expert every token also goes through
+_SHARED_EXPERTS = ("mlp.shared_experts.down_proj.weight", 0)  # ERNIE, GLM: the same, under another name
 _HYBRID = dict(mixer="linear_attn", mixer_write="linear_attn.out_proj")
 
 FAMILIES: dict[str, FamilyFacts] = {
@@ -100,6 +105,26 @@ FAMILIES: dict[str, FamilyFacts] = {
     "mixtral": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=_EXPERTS),
     "qwen2_moe": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERT)),
     "qwen3_moe": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd", **_MOE, expert_writes=_EXPERTS),
+    "olmoe": FamilyFacts(**_LLAMA_PATHS, qk_norm="flat", **_MOE, expert_writes=_EXPERTS),
+    "phimoe": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=_EXPERTS),
+    "granitemoe": FamilyFacts(
+        **_LLAMA_PATHS,
+        mlp="block_sparse_moe",
+        mlp_write="block_sparse_moe",
+        expert_writes=(("block_sparse_moe.experts.down_proj", 1),),
+    ),  # fmt: skip
+    # ERNIE 4.5 MoE and GLM-4.5 start with dense layers; GLM's q/k norm is optional
+    "ernie4_5_moe": FamilyFacts(**_LLAMA_PATHS, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERTS)),
+    "glm4_moe": FamilyFacts(
+        **_LLAMA_PATHS, qk_norm="bthd", qk_norm_flag="use_qk_norm", **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERTS)
+    ),
+    "hunyuan_v1_moe": FamilyFacts(
+        **_LLAMA_PATHS,
+        qk_norm="bhtd",
+        qk_norm_names=("query_layernorm", "key_layernorm"),
+        **_MOE,
+        expert_writes=(*_EXPERTS, ("mlp.shared_mlp.down_proj.weight", 0)),
+    ),  # fmt: skip
     "gpt_oss": FamilyFacts(  # stacked (expert, in, out), with a bias per expert
         **_LLAMA_PATHS, **_MOE, expert_writes=(("mlp.experts.down_proj", 2), ("mlp.experts.down_proj_bias", 1))
     ),
