@@ -112,6 +112,21 @@ _AUTO = {  # families whose tiny model needs nothing but COMMON, GQA, TOKENS and
 }
 
 
+_MLA = dict(
+    num_key_value_heads=4,
+    kv_lora_rank=16,
+    qk_nope_head_dim=8,
+    qk_rope_head_dim=8,
+    head_dim=8,  # the rotary part, as real configs hold it
+    v_head_dim=12,
+    n_routed_experts=4,
+    num_experts_per_tok=2,
+    moe_intermediate_size=32,
+    n_shared_experts=1,
+    first_k_dense_replace=1,
+    n_group=1,
+    topk_group=1,
+)
 _AUTO_MOE: dict[str, dict] = {
     "olmoe": dict(num_experts=4, num_experts_per_tok=2),  # q/k norm over the whole projection
     "phimoe": dict(num_local_experts=4, num_experts_per_tok=2),
@@ -128,6 +143,9 @@ _AUTO_MOE: dict[str, dict] = {
         use_qk_norm=True,
     ),  # fmt: skip
     "hunyuan_v1_moe": dict(num_experts=4, moe_topk=2),  # q/k norm after the rotary encoding, a shared MLP
+    # latent attention: query/key heads of 16 (8 rotary), value heads of 12; a dense layer first, a shared expert
+    "deepseek_v2": dict(_MLA, q_lora_rank=None),  # V2-Lite: the query from q_proj
+    "deepseek_v3": dict(_MLA, q_lora_rank=24),  # the query from q_b_proj after q_a_proj; interleaved rotary
 }
 
 
@@ -249,7 +267,8 @@ def _build(family: str, overrides: dict):
         cfg = AutoConfig.for_model(family, **COMMON, **GQA, **TOKENS, head_dim=16)
         return AutoModelForCausalLM.from_config(cfg)
     if family in _AUTO_MOE:  # mixture-of-experts families: four small experts, two per token
-        cfg = AutoConfig.for_model(family, **COMMON, **GQA, **TOKENS, head_dim=16, **{**_AUTO_MOE[family], **overrides})
+        settings = {**COMMON, **GQA, **TOKENS, "head_dim": 16, **_AUTO_MOE[family], **overrides}
+        cfg = AutoConfig.for_model(family, **settings)
         return AutoModelForCausalLM.from_config(cfg)
     if family == "stablelm_qk_norm":  # StableLM 2 12B: per-head q/k layer norms, attention and MLP in parallel
         cfg = AutoConfig.for_model("stablelm", **COMMON, **GQA, **TOKENS, qk_layernorm=True, use_parallel_residual=True)

@@ -113,6 +113,8 @@ CASES = [
     ("ernie4_5_moe", "sc"),  # a dense layer among expert layers
     ("glm4_moe", "ua-q"),
     ("hunyuan_v1_moe", "ua-k"),
+    ("deepseek_v2", "ua-k"),  # latent attention
+    ("deepseek_v3", "sc"),
     ("gpt_oss", "ua-q"),  # attention sinks
     ("qwen3_5_text", "ua-q"),  # hybrid: heads only in layer 1
     ("qwen3_5_moe_text", "ua-k"),

@@ -21,6 +21,9 @@ class QKVLayout(StrEnum):
     FUSED_ROWS = "fused-rows"  # one nn.Linear, rows [Q heads | K heads | V heads] (Phi-3)
     FUSED_CONV1D = "fused-conv1d"  # GPT-2 Conv1D, columns [Q | K | V]
     INTERLEAVED = "interleaved"  # one nn.Linear, rows per head [q | k | v] (GPT-NeoX)
+    # Multi-head latent attention (DeepSeek V2/V3): one projection gives every query head (rows per head), while
+    # each head's key joins its own part, from a shared latent, to a rotary part that all heads share
+    LATENT = "latent"
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class FamilyFacts:
     layers: str  # dotted path from the CausalLM to the decoder layer list
     final_norm: str  # dotted path from the CausalLM to the norm applied after the last layer
     attention: str  # attribute of a decoder layer holding its attention module
-    qkv: str  # attribute of the attention module with the query (or fused qkv) projection
+    qkv: str  # attribute of the attention module with the query (or fused qkv) projection; "a|b": the first set
     out: str  # attribute of the attention module with the output projection
     layout: QKVLayout = QKVLayout.SEPARATE
     key: str = "k_proj"  # key projection (SEPARATE only)
@@ -56,6 +59,13 @@ class FamilyFacts:
     # Config attribute counting the layers that reuse earlier layers' keys and values (Gemma 4's small models): a
     # forward must then run every layer, so the engine cannot start from cached lower layers.
     kv_shared_flag: str = ""
+    # Config attributes of the head sizes where a family names them otherwise: query/key heads, and the value heads
+    # that feed the output projection (MLA's differ from its query/key heads').
+    head_dim_key: str = "head_dim"
+    value_head_dim_key: str = ""
+    # LATENT: the attention module's method that returns (keys, values) per head, which the naive reference wraps to
+    # ablate a key head (no weight edit can).
+    keys_from: str = ""
 
 
 _LLAMA_PATHS = dict(layers="model.layers", final_norm="model.norm", attention="self_attn", qkv="q_proj", out="o_proj")
@@ -66,6 +76,14 @@ _MOE = dict(mlp_write="mlp", dense_mlp_write="mlp.down_proj")
 _EXPERTS = (("mlp.experts.down_proj", 1),)  # stacked (expert, out, in)
 _SHARED_EXPERT = ("mlp.shared_expert.down_proj.weight", 0)  # Qwen MoE: one expert every token also goes through
 _SHARED_EXPERTS = ("mlp.shared_experts.down_proj.weight", 0)  # ERNIE, GLM: the same, under another name
+_MLA = dict(
+    {**_LLAMA_PATHS, "qkv": "q_b_proj|q_proj"},
+    layout=QKVLayout.LATENT,
+    key="",
+    head_dim_key="qk_head_dim",
+    value_head_dim_key="v_head_dim",
+    keys_from="expand_kv",
+)
 _HYBRID = dict(mixer="linear_attn", mixer_write="linear_attn.out_proj")
 
 FAMILIES: dict[str, FamilyFacts] = {
@@ -125,6 +143,10 @@ FAMILIES: dict[str, FamilyFacts] = {
         **_MOE,
         expert_writes=(*_EXPERTS, ("mlp.shared_mlp.down_proj.weight", 0)),
     ),  # fmt: skip
+    # DeepSeek V2/V3 (and Kimi, Moonlight): latent attention, shared experts, dense layers first; the query comes
+    # from q_b_proj after a low-rank q_a_proj, or from q_proj where the config sets no q_lora_rank (V2-Lite)
+    "deepseek_v2": FamilyFacts(**_MLA, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERTS)),
+    "deepseek_v3": FamilyFacts(**_MLA, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERTS)),
     "gpt_oss": FamilyFacts(  # stacked (expert, in, out), with a bias per expert
         **_LLAMA_PATHS, **_MOE, expert_writes=(("mlp.experts.down_proj", 2), ("mlp.experts.down_proj_bias", 1))
     ),
@@ -252,9 +274,28 @@ def shares_kv(model: nn.Module) -> bool:
 
 
 def layer_head_dim(model: nn.Module, layer: int) -> int:
-    """The head size of ``layer``: its attention module's own (Gemma 4's global layers have larger heads than its
-    local ones), else the config's."""
-    return int(getattr(attention_modules(model)[layer], "head_dim", None) or model_shape(model).head_dim)
+    """The query/key head size of ``layer``: its attention module's own (Gemma 4's global layers have larger heads
+    than its local ones), else the config's."""
+    facts = facts_for(model)
+    own = getattr(attention_modules(model)[layer], "head_dim", None) if facts.head_dim_key == "head_dim" else None
+    return int(own or model_shape(model).head_dim)
+
+
+def layer_value_head_dim(model: nn.Module, layer: int) -> int:
+    """The size of the value heads that ``layer``'s output projection reads: the query/key head size, except where
+    the family names another (``FamilyFacts.value_head_dim_key``: MLA)."""
+    key = facts_for(model).value_head_dim_key
+    config = getattr(model.config, "text_config", None) or model.config
+    return int(getattr(config, key)) if key else layer_head_dim(model, layer)
+
+
+def projection(attn: nn.Module, names: str) -> nn.Module:
+    """The attention module's projection named ``names``, or the first of "a|b" that it holds."""
+    for name in names.split("|"):
+        module = getattr(attn, name, None)
+        if module is not None:
+            return module
+    raise SafetyHeadsError(f"{type(attn).__name__} holds none of the projections {names!r}")
 
 
 def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
@@ -288,7 +329,7 @@ def model_shape(model: nn.Module) -> ModelShape:
     n_heads = int(counts["num_attention_heads"].pop())
     n_kv = int(counts["num_key_value_heads"].pop() or n_heads)
     hidden = int(cfg.hidden_size)
-    sizes = _per_layer(cfg, "head_dim", n_layers)  # several: each layer's is layer_head_dim's
+    sizes = _per_layer(cfg, facts_for(model).head_dim_key, n_layers)  # several: each layer's is layer_head_dim's
     head_dim = int(min(sizes) if None not in sizes else hidden // n_heads)
     attention = attention_modules(model)
     return ModelShape(

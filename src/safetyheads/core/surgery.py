@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from safetyheads.core.families import attention_modules, facts_for, family_of, model_shape
+from safetyheads.core.families import QKVLayout, attention_modules, facts_for, family_of, model_shape
 from safetyheads.core.heads import format_heads, validate_heads
 from safetyheads.core.weights import qk_projection, scale_head_output, scale_query_or_key
 from safetyheads.types import AblationKind, AblationSpec, Head, SafetyHeadsError
@@ -42,6 +42,12 @@ def check_bakeable(model: nn.Module | None, spec: AblationSpec) -> None:
         )
     if model is None:
         return
+    if spec.kind is AblationKind.UA_K and facts_for(model).layout is QKVLayout.LATENT:
+        raise SafetyHeadsError(
+            f"ua-k cannot be baked into the weights of a '{family_of(model)}' model: its latent attention joins every "
+            "key head to one rotary part that all heads share, so no weight edit scales one key head; use --ablation "
+            "ua-q, sc or zero to save a model, or apply ua-k at run time (safetyheads eval --heads)"
+        )
     if spec.kind in (AblationKind.UA_Q, AblationKind.UA_K) and facts_for(model).qk_norm:
         which = "query" if spec.kind is AblationKind.UA_Q else "key"
         raise SafetyHeadsError(

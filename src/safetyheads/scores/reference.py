@@ -8,7 +8,7 @@ Tests and benchmarks compare the fast engine against this.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 import torch
@@ -22,6 +22,7 @@ from safetyheads.core.families import (
     final_norm,
     layer_head_dim,
     model_shape,
+    projection,
 )
 from safetyheads.core.weights import qk_projection, scale_head_output, scale_query_or_key
 from safetyheads.types import AblationKind, AblationSpec, Head
@@ -66,6 +67,21 @@ def _hook(module: nn.Module, fn) -> object:
     return module.register_forward_hook(hook)
 
 
+def _scaling_latent_keys(attn: nn.Module, method: str, heads: Sequence[int], eps: float) -> Callable[[], None]:
+    """Latent attention's keys share a rotary part across heads, so no weight edit scales one head's key: wrap the
+    module's method that returns (keys, values) per head, (B, heads, T, d), and scale there. Returns the undo."""
+    inner = getattr(attn, method)
+
+    def wrapped(*args, **kwargs):
+        keys, values = inner(*args, **kwargs)
+        keys = keys.clone()
+        _edit_heads(keys.transpose(1, 2), heads, AblationKind.UA_K, eps)
+        return keys, values
+
+    setattr(attn, method, wrapped)
+    return lambda: delattr(attn, method)
+
+
 @contextmanager
 def naive_ablation(model: nn.Module, heads: Iterable[Head], spec: AblationSpec) -> Iterator[None]:
     """Apply ``heads`` the plain way: weight edits or projection-output hooks."""
@@ -91,7 +107,9 @@ def naive_ablation(model: nn.Module, heads: Iterable[Head], spec: AblationSpec) 
                 )
                 stack.callback(_hook(norm, edit).remove)
             elif kind is AblationKind.MEAN:
-                stack.callback(_hook(getattr(attn, facts.qkv), _mean_on_projection(facts.layout, shape, hs)).remove)
+                stack.callback(_hook(projection(attn, facts.qkv), _mean_on_projection(facts.layout, shape, hs)).remove)
+            elif which == "k" and facts.layout is QKVLayout.LATENT:
+                stack.callback(_scaling_latent_keys(attn, facts.keys_from, hs, eps))
             else:
                 stack.enter_context(_restoring(qk_projection(model, layer, which).parameters()))
                 for h in hs:
