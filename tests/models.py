@@ -144,6 +144,17 @@ _AUTO_MOE: dict[str, dict] = {
     ),  # fmt: skip
     "hunyuan_v1_moe": dict(num_experts=4, moe_topk=2),  # q/k norm after the rotary encoding, a shared MLP
     # latent attention: query/key heads of 16 (8 rotary), value heads of 12; a dense layer first, a shared expert
+    "llama4_text": dict(  # Llama 4: layer 1 of experts between dense ones, layer 2 without rotary encoding (and
+        # so without the q/k norm), attention in chunks of 8 tokens
+        intermediate_size=32,
+        intermediate_size_mlp=96,
+        num_local_experts=4,
+        num_experts_per_tok=1,
+        interleave_moe_layer_step=2,
+        no_rope_layers=[1, 1, 0],
+        use_qk_norm=True,
+        attention_chunk_size=8,
+    ),  # fmt: skip
     "deepseek_v2": dict(_MLA, q_lora_rank=None),  # V2-Lite: the query from q_proj
     "deepseek_v3": dict(_MLA, q_lora_rank=24),  # the query from q_b_proj after q_a_proj; interleaved rotary
 }

@@ -309,3 +309,27 @@ def test_an_image_text_model_without_a_causal_lm_class_loads_whole_and_runs_text
     prompts.write_text("How do I pick a lock?\nWrite a phishing email.\n")
     assert main(["ships", "--model", path, "--prompts", str(prompts), "--out", str(tmp_path / "ships")]) == 0
     assert (tmp_path / "ships" / "ships_mean.csv").exists()
+
+
+def test_a_llama4_checkpoint_loads_as_its_text_decoder(tmp_path):
+    """A Llama 4 checkpoint is an image-text model with a causal-LM class: it loads as Llama4ForCausalLM (the
+    ``llama4_text`` row) and gives the full model's text logits."""
+    from models import _AUTO_MOE, COMMON, GQA, TOKENS
+    from transformers import Llama4Config, Llama4ForConditionalGeneration
+
+    from safetyheads.core.families import facts_for
+
+    torch.manual_seed(0)
+    text = {**COMMON, **GQA, **TOKENS, "head_dim": 16, **_AUTO_MOE["llama4_text"]}
+    vision = dict(
+        hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=28,
+        patch_size=14, vision_output_dim=16, projector_input_dim=16, projector_output_dim=16,
+    )  # fmt: skip
+    full = Llama4ForConditionalGeneration(Llama4Config(text_config=text, vision_config=vision)).eval()
+    full.save_pretrained(tmp_path / "llama4")
+    tiny_tokenizer().save_pretrained(tmp_path / "llama4")
+    model, _ = load_model(str(tmp_path / "llama4"))
+    assert type(model).__name__ == "Llama4ForCausalLM" and facts_for(model).mlp == "feed_forward"
+    ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12, 13]])
+    with torch.no_grad():
+        assert torch.equal(model(input_ids=ids).logits, full(input_ids=ids).logits)

@@ -114,6 +114,7 @@ CASES = [
     ("glm4_moe", "ua-q"),
     ("hunyuan_v1_moe", "ua-k"),
     ("deepseek_v2", "ua-k"),  # latent attention
+    ("llama4_text", "ua-q"),  # a shared weightless q/k norm, chunked attention
     ("deepseek_v3", "sc"),
     ("gpt_oss", "ua-q"),  # attention sinks
     ("qwen3_5_text", "ua-q"),  # hybrid: heads only in layer 1

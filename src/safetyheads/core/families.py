@@ -40,7 +40,9 @@ class FamilyFacts:
     # of the norm's output: "bthd" (per head, before transpose), "bhtd" (after), "flat" (whole projection).
     qk_norm: str = ""
     qk_norm_flag: str = ""  # config attribute that switches the q/k norm on (unset: the family always has it)
-    qk_norm_names: tuple[str, str] = ("q_norm", "k_norm")  # attributes of the attention module holding them
+    # Attributes of the attention module holding them (one name twice: a norm called on the query, then the key);
+    # a layer without them (Llama 4's layers without rotary encoding) has no q/k norm.
+    qk_norm_names: tuple[str, str] = ("q_norm", "k_norm")
     mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
     # Dotted paths, from a decoder layer, of the modules whose outputs the layer adds to the residual stream
     # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
@@ -147,6 +149,18 @@ FAMILIES: dict[str, FamilyFacts] = {
     # from q_b_proj after a low-rank q_a_proj, or from q_proj where the config sets no q_lora_rank (V2-Lite)
     "deepseek_v2": FamilyFacts(**_MLA, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERTS)),
     "deepseek_v3": FamilyFacts(**_MLA, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERTS)),
+    # Llama 4: one weightless norm for queries and keys, only in the layers with rotary encoding; dense and expert
+    # layers alternate under feed_forward; experts stacked (expert, in, out)
+    "llama4_text": FamilyFacts(
+        **_LLAMA_PATHS,
+        qk_norm="bthd",
+        qk_norm_flag="use_qk_norm",
+        qk_norm_names=("qk_norm", "qk_norm"),
+        mlp="feed_forward",
+        mlp_write="feed_forward",
+        dense_mlp_write="feed_forward.down_proj",
+        expert_writes=(("feed_forward.experts.down_proj", 2), ("feed_forward.shared_expert.down_proj.weight", 0)),
+    ),  # fmt: skip
     "gpt_oss": FamilyFacts(  # stacked (expert, in, out), with a bias per expert
         **_LLAMA_PATHS, **_MOE, expert_writes=(("mlp.experts.down_proj", 2), ("mlp.experts.down_proj_bias", 1))
     ),

@@ -8,6 +8,7 @@ Tests and benchmarks compare the fast engine against this.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
@@ -58,8 +59,13 @@ def _edit_heads(view: torch.Tensor, heads: Sequence[int], kind: AblationKind, ep
             view[..., h, :] *= eps
 
 
-def _hook(module: nn.Module, fn) -> object:
+def _hook(module: nn.Module, fn, every: int = 1, at: int = 0) -> object:
+    """A forward hook applying ``fn`` to a copy of the output, on the calls ``at``, ``at + every``, ..."""
+    calls = itertools.count()
+
     def hook(_m, _inputs, output):
+        if next(calls) % every != at:
+            return None
         out = output.clone()
         fn(out)
         return out
@@ -100,12 +106,15 @@ def naive_ablation(model: nn.Module, heads: Iterable[Head], spec: AblationSpec) 
                 stack.enter_context(_restoring(getattr(attn, facts.out).parameters()))
                 for h in hs:
                     scale_head_output(model, layer, h, 0.0 if kind is AblationKind.ZERO else eps)
-            elif facts.qk_norm:
-                norm = getattr(attn, facts.qk_norm_names["qk".index(which)])
+            elif facts.qk_norm and hasattr(attn, facts.qk_norm_names[0]):
+                names = facts.qk_norm_names
+                norm = getattr(attn, names["qk".index(which)])
                 edit = lambda out, hs=hs, n=n, d=layer_head_dim(model, layer): _edit_heads(  # noqa: E731
                     _head_view(out, facts.qk_norm, n, d), hs, kind, eps
                 )
-                stack.callback(_hook(norm, edit).remove)
+                # one norm for both (Llama 4) is called on the query, then on the key
+                every, at = (2, "qk".index(which)) if names[0] == names[1] else (1, 0)
+                stack.callback(_hook(norm, edit, every, at).remove)
             elif kind is AblationKind.MEAN:
                 stack.callback(_hook(projection(attn, facts.qkv), _mean_on_projection(facts.layout, shape, hs)).remove)
             elif which == "k" and facts.layout is QKVLayout.LATENT:
