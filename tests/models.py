@@ -6,6 +6,7 @@ import torch
 from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
+    AutoModelForImageTextToText,
     CLIPVisionConfig,
     Cohere2Config,
     Cohere2ForCausalLM,
@@ -199,6 +200,23 @@ def _build(family: str, overrides: dict):
             eoi_token_index=94, image_token_index=95,
         )  # fmt: skip
         return Gemma3ForConditionalGeneration(cfg)
+    if family in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):  # Qwen-VL: a Qwen decoder beside a tiny vision tower
+        vision = {
+            "qwen2_vl": dict(depth=1, embed_dim=16, hidden_size=64, num_heads=2, mlp_ratio=2),
+            "qwen2_5_vl": dict(depth=1, hidden_size=16, out_hidden_size=64, num_heads=2, intermediate_size=32),
+            "qwen3_vl": dict(
+                depth=1,
+                hidden_size=16,
+                out_hidden_size=64,
+                num_heads=2,
+                intermediate_size=32,
+                deepstack_visual_indexes=[0],
+            ),  # fmt: skip
+        }[family]
+        rope = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}
+        text = {**COMMON, **GQA, **TOKENS, "head_dim": 16, "rope_parameters": rope}
+        cfg = AutoConfig.for_model(family, text_config=text, vision_config=vision)
+        return AutoModelForImageTextToText.from_config(cfg)
     if family == "mistral3":  # Mistral Small 3: a Mistral decoder beside a Pixtral vision tower
         vision = PixtralVisionConfig(
             hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=28,
@@ -297,7 +315,9 @@ def _build(family: str, overrides: dict):
 
 
 # Image-text models: no row of their own, their text decoder's family applies (families._text_facts).
-IMAGE_TEXT = ["gemma3", "gemma4", "mistral3", "llava"]
+IMAGE_TEXT = ["gemma3", "gemma4", "mistral3", "llava", "qwen2_vl", "qwen2_5_vl", "qwen3_vl"]
+# Table rows for text decoders that exist only inside an image-text model, tested through it.
+DECODER_ROWS = {"qwen2_vl_text": "qwen2_vl", "qwen2_5_vl_text": "qwen2_5_vl", "qwen3_vl_text": "qwen3_vl"}
 # The nine families the core issue requires, then the other rows of the family table, then the image-text models.
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from models import FAMILIES, IMAGE_TEXT, tiny_model
+from models import DECODER_ROWS, FAMILIES, IMAGE_TEXT, tiny_model
 from transformers import OPTConfig, OPTForCausalLM
 
 from safetyheads.core.ablation import install
@@ -20,7 +20,8 @@ def test_table_finds_layers_and_attention(family):
 
 
 def test_every_table_row_is_tested():
-    assert set(FAMILIES) - set(IMAGE_TEXT) == set(TABLE)
+    assert set(FAMILIES) - set(IMAGE_TEXT) | set(DECODER_ROWS) == set(TABLE)
+    assert set(DECODER_ROWS.values()) <= set(IMAGE_TEXT)
     assert not set(IMAGE_TEXT) & set(TABLE)  # image-text models are served by their text decoder's row
 
 

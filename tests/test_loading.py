@@ -293,9 +293,9 @@ def test_bad_keys_are_refused():
             model_cache.entry_dir(key)
 
 
-@pytest.mark.parametrize("family", ["mistral3", "llava"])
+@pytest.mark.parametrize("family", ["mistral3", "llava", "qwen2_5_vl"])
 def test_an_image_text_model_without_a_causal_lm_class_loads_whole_and_runs_text(family, tmp_path, capsys):
-    """Mistral Small 3 and LLaVA have no AutoModelForCausalLM class: they load as image-text models, and the
+    """Mistral Small 3, LLaVA and Qwen2.5-VL have no AutoModelForCausalLM class: they load as image-text models, and the
     commands work on their text decoder."""
     from safetyheads.cli import main
 

@@ -84,6 +84,9 @@ CASES = [
     ("gemma4", "sc"),
     ("mistral3", "ua-k"),
     ("llava", "sc"),
+    ("qwen2_vl", "ua-k"),
+    ("qwen2_5_vl", "ua-q"),
+    ("qwen3_vl", "sc"),
     ("granite", "ua-k"),
     ("smollm3", "ua-q"),  # a layer without rotary encoding
     ("cohere", "ua-q"),  # q/k norm switched on by the config

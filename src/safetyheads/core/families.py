@@ -161,6 +161,11 @@ FAMILIES: dict[str, FamilyFacts] = {
         dense_mlp_write="feed_forward.down_proj",
         expert_writes=(("feed_forward.experts.down_proj", 2), ("feed_forward.shared_expert.down_proj.weight", 0)),
     ),  # fmt: skip
+    # Qwen2-VL, Qwen2.5-VL, Qwen3-VL: the text decoders of image-text models (multimodal rotary positions, which
+    # text alone reduces to plain ones); no causal-LM class, so they load whole (families._text_facts)
+    "qwen2_vl_text": _LLAMA_LIKE,
+    "qwen2_5_vl_text": _LLAMA_LIKE,
+    "qwen3_vl_text": FamilyFacts(**_LLAMA_PATHS, qk_norm="bthd"),
     "gpt_oss": FamilyFacts(  # stacked (expert, in, out), with a bias per expert
         **_LLAMA_PATHS, **_MOE, expert_writes=(("mlp.experts.down_proj", 2), ("mlp.experts.down_proj_bias", 1))
     ),
