@@ -156,6 +156,15 @@ _AUTO_MOE: dict[str, dict] = {
         use_qk_norm=True,
         attention_chunk_size=8,
     ),  # fmt: skip
+    # Liquid LFM2: attention only in layer 1, short convolutions around it (and experts after a dense layer)
+    "lfm2": dict(layer_types=["conv", "full_attention", "conv"]),
+    "lfm2_moe": dict(
+        layer_types=["conv", "full_attention", "conv"],
+        num_experts=4,
+        num_experts_per_tok=2,
+        moe_intermediate_size=32,
+        num_dense_layers=1,
+    ),  # fmt: skip
     "deepseek_v2": dict(_MLA, q_lora_rank=None),  # V2-Lite: the query from q_proj
     "deepseek_v3": dict(_MLA, q_lora_rank=24),  # the query from q_b_proj after q_a_proj; interleaved rotary
 }

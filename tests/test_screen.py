@@ -117,6 +117,8 @@ CASES = [
     ("glm4_moe", "ua-q"),
     ("hunyuan_v1_moe", "ua-k"),
     ("deepseek_v2", "ua-k"),  # latent attention
+    ("lfm2", "ua-q"),  # hybrid: short convolutions
+    ("lfm2_moe", "sc"),
     ("llama4_text", "ua-q"),  # a shared weightless q/k norm, chunked attention
     ("deepseek_v3", "sc"),
     ("gpt_oss", "ua-q"),  # attention sinks

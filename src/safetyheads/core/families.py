@@ -87,6 +87,11 @@ _MLA = dict(
     keys_from="expand_kv",
 )
 _HYBRID = dict(mixer="linear_attn", mixer_write="linear_attn.out_proj")
+_LFM2 = dict(  # Liquid LFM2: short-convolution layers among attention layers, its final norm named embedding_norm
+    layers="model.layers", final_norm="model.embedding_norm", attention="self_attn", qkv="q_proj", out="out_proj",
+    qk_norm="bthd", qk_norm_names=("q_layernorm", "k_layernorm"), mlp="feed_forward", attn_write="self_attn.out_proj",
+    mlp_write="feed_forward.w2", mixer="conv", mixer_write="conv.out_proj",
+)  # fmt: skip
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llama": _LLAMA_LIKE,
@@ -175,6 +180,12 @@ FAMILIES: dict[str, FamilyFacts] = {
     "qwen3_5_moe_text": FamilyFacts(
         **_LLAMA_PATHS, qk_norm="bthd", **_HYBRID, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERT)
     ),
+    "lfm2": FamilyFacts(**_LFM2),
+    "lfm2_moe": FamilyFacts(
+        **{**_LFM2, "mlp_write": "feed_forward"},
+        dense_mlp_write="feed_forward.w2",
+        expert_writes=(("feed_forward.experts.down_proj", 1),),
+    ),  # fmt: skip
     "phi3": FamilyFacts(
         layers="model.layers",
         final_norm="model.norm",
