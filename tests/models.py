@@ -128,6 +128,11 @@ _MLA = dict(
     n_group=1,
     topk_group=1,
 )
+# Granite 4: Mamba-2 in layers 0 and 2, attention in layer 1, a shared MLP beside the experts (none: dense)
+_GRANITE_HYBRID = dict(
+    layer_types=["linear_attention", "attention", "linear_attention"], mamba_n_heads=8, mamba_d_state=16,
+    mamba_chunk_size=8, shared_intermediate_size=32,
+)  # fmt: skip
 _AUTO_MOE: dict[str, dict] = {
     "olmoe": dict(num_experts=4, num_experts_per_tok=2),  # q/k norm over the whole projection
     "phimoe": dict(num_local_experts=4, num_experts_per_tok=2),
@@ -165,6 +170,19 @@ _AUTO_MOE: dict[str, dict] = {
         moe_intermediate_size=32,
         num_dense_layers=1,
     ),  # fmt: skip
+    "granitemoehybrid": dict(_GRANITE_HYBRID, num_local_experts=4, num_experts_per_tok=2),
+    "jamba": dict(  # attention in layer 1 only, experts in layer 1
+        attn_layer_period=3,
+        attn_layer_offset=1,
+        expert_layer_period=2,
+        expert_layer_offset=1,
+        num_experts=4,
+        num_experts_per_tok=2,
+        mamba_d_state=8,
+        mamba_dt_rank=8,
+        use_mamba_kernels=False,
+    ),  # fmt: skip
+    "bamba": dict(attn_layer_indices=[1], mamba_n_heads=8, mamba_d_state=16, mamba_chunk_size=8),
     "deepseek_v2": dict(_MLA, q_lora_rank=None),  # V2-Lite: the query from q_proj
     "deepseek_v3": dict(_MLA, q_lora_rank=24),  # the query from q_b_proj after q_a_proj; interleaved rotary
 }

@@ -115,3 +115,36 @@ def test_a_model_whose_layers_share_keys_and_values_sweeps_every_layer():
         assert max(naive.values()) > 1e-3
         for h in heads:
             assert abs(fast.scores[h.layer][h.head] - naive[h]) <= max(1e-4 * naive[h], 1e-7), (kind, h)
+
+
+def test_a_granite4_hybrid_layer_writes_its_experts_and_its_shared_mlp():
+    """Granite 4's layers add two MLP outputs, the experts' and a shared MLP's: direction ablation projects both
+    (three writes a layer), and without experts (Granite 4 H Micro) the shared MLP's alone. Either way the baked
+    direction equals run-time ablation and the fast sweep equals the naive reference."""
+    from models import prompt_ids
+
+    from safetyheads.core.ablation import without_direction
+    from safetyheads.core.direction import baked_direction
+    from safetyheads.core.families import residual_writes
+    from safetyheads.scores.reference import naive_ships
+    from safetyheads.types import AblationSpec
+
+    for experts, writes in ((4, 3), (0, 2)):
+        model = tiny_model("granitemoehybrid", num_local_experts=experts)
+        assert [len(w) for w in residual_writes(model)] == [writes] * 3
+        ids = prompt_ids(12)
+        r = torch.randn(model_shape(model).hidden_size, generator=torch.Generator().manual_seed(3))
+        with without_direction(model, r), torch.no_grad():
+            expected = model(input_ids=ids).logits
+        with baked_direction(model, r), torch.no_grad():
+            got = model(input_ids=ids).logits
+        with torch.no_grad():
+            plain = model(input_ids=ids).logits
+        assert (got - expected).abs().max() <= 1e-4 and (expected - plain).abs().max() > 1e-2
+        spec = AblationSpec.parse("sc")
+        heads = model_shape(model).all_heads(spec)
+        naive = naive_ships(model, ids, heads, spec)
+        fast = sweep_ships(model, [("p", ids)], spec=spec)[0]
+        assert {h.layer for h in heads} == {1} and max(naive.values()) > 1e-3
+        for h in heads:
+            assert abs(fast.scores[h.layer][h.head] - naive[h]) <= max(1e-4 * naive[h], 1e-7)

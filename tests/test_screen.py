@@ -118,6 +118,9 @@ CASES = [
     ("hunyuan_v1_moe", "ua-k"),
     ("deepseek_v2", "ua-k"),  # latent attention
     ("lfm2", "ua-q"),  # hybrid: short convolutions
+    ("granitemoehybrid", "ua-k"),  # hybrid: Mamba-2
+    ("jamba", "ua-q"),  # hybrid: Mamba
+    ("bamba", "sc"),
     ("lfm2_moe", "sc"),
     ("llama4_text", "ua-q"),  # a shared weightless q/k norm, chunked attention
     ("deepseek_v3", "sc"),
@@ -133,8 +136,13 @@ STEPS = {"gemma4_text": 1e-2, "gemma4": 1e-2, "granitemoe": 1e-2}
 # A finite difference needs a function that is smooth over its step, and top-k routing is not where two experts
 # nearly tie: within the step the tiny Granite MoE's router swaps an expert (quotients of -60 against 0.59) and
 # PhiMoE's sparse mixer drops experts scoring below a threshold relative to the best. There every token gets all
-# experts (Granite) or the threshold is moved out of reach (PhiMoE); the screen itself runs the same either way.
-SMOOTH_ROUTING = {"granitemoe": dict(num_experts_per_tok=4), "phimoe": dict(router_jitter_noise=10.0)}
+# experts (Granite, and Jamba, whose quotient misses by 2.5% with two of four) or the threshold is moved out of
+# reach (PhiMoE); the screen itself runs the same either way.
+SMOOTH_ROUTING = {
+    "granitemoe": dict(num_experts_per_tok=4),
+    "jamba": dict(num_experts_per_tok=4),
+    "phimoe": dict(router_jitter_noise=10.0),
+}
 
 
 def test_every_family_goes_through_the_screen():

@@ -84,7 +84,7 @@ def test_every_family_swaps_both_components(family):
         names = swap_component(source, target, component)
         assert names
         # a hybrid model's attention component is each layer's token mixer: attention or linear attention
-        attributes = [facts.attention, facts.mixer] if component == "attention" else [facts.mlp]
+        attributes = [facts.attention, facts.mixer] if component == "attention" else facts.mlp.split("+")
         src = source.state_dict()
         for name, tensor in target.state_dict().items():
             inside = any(a and f".{a}." in name for a in attributes) and name.startswith(facts.layers + ".")

@@ -235,17 +235,25 @@ def _layer_forward(layer: nn.Module, hidden_states, *args, **kwargs):
             hidden_states = project_out(hidden_states, state.direction)
     if skip is not None and idx < skip.start:
         if idx < skip.start - 1:
-            return hidden_states
+            return _as_layer_output(layer, hidden_states)
         cached = skip.cached[idx]
         if skip.source_rows is None:
-            return cached[:1].expand(hidden_states.shape[0], *cached.shape[1:])
-        return cached.index_select(0, skip.source_rows.to(cached.device))
+            return _as_layer_output(layer, cached[:1].expand(hidden_states.shape[0], *cached.shape[1:]))
+        return _as_layer_output(layer, cached.index_select(0, skip.source_rows.to(cached.device)))
     out = type(layer).forward(layer, hidden_states, *args, **kwargs)
+    layer._safetyheads_arity = 0 if isinstance(out, torch.Tensor) else len(out)
     if state.direction is not None:
         out = project_out(out, state.direction) if isinstance(out, torch.Tensor) else _first(out, state.direction)
     if state.capture is not None:
         state.capture[idx] = out if isinstance(out, torch.Tensor) else out[0]
     return out
+
+
+def _as_layer_output(layer: nn.Module, hidden: torch.Tensor):
+    """A skipped layer's result in the form its own forward returns: the hidden states, or (as some families'
+    layers return) a tuple led by them, the rest None. The capturing forward, which runs every layer, records it."""
+    arity = getattr(layer, "_safetyheads_arity", 0)
+    return hidden if arity == 0 else (hidden, *[None] * (arity - 1))
 
 
 def _first(out: tuple, direction: torch.Tensor) -> tuple:
@@ -349,7 +357,7 @@ def uninstall(model: nn.Module) -> None:
             for key in [k for k, fn in hooks.items() if fn in ours]:
                 del hooks[key]
     for layer, attn in zip(decoder_layers(model), attention_modules(model), strict=True):
-        for attr in ("_safetyheads_state", "_safetyheads_index"):
+        for attr in ("_safetyheads_state", "_safetyheads_index", "_safetyheads_arity"):
             layer.__dict__.pop(attr, None)
         layer.__dict__.pop("forward", None)
         for attr in ("_safetyheads_state", "_safetyheads_layer"):

@@ -206,7 +206,7 @@ def _written_params(model: nn.Module) -> list[tuple[nn.Parameter, int]]:
                 found.append((m.weight, 1 if _is_conv1d(m) else 0))  # Conv1D is (in, out), a linear (out, in)
                 if getattr(m, "bias", None) is not None:
                     found.append((m.bias, 0))
-            elif m is writes[-1] and facts.expert_writes:
+            elif m is not writes[0] and facts.expert_writes and "norm" not in type(m).__name__.lower():
                 found += _expert_block_writes(model, facts, layer, index)
             else:
                 why = (

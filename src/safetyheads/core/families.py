@@ -43,9 +43,12 @@ class FamilyFacts:
     # Attributes of the attention module holding them (one name twice: a norm called on the query, then the key);
     # a layer without them (Llama 4's layers without rotary encoding) has no q/k norm.
     qk_norm_names: tuple[str, str] = ("q_norm", "k_norm")
-    mlp: str = "mlp"  # attribute of a decoder layer holding its MLP (feed-forward) module
+    # Attribute of a decoder layer holding its MLP (feed-forward) module; "a+b": several, whose outputs the layer
+    # adds up (Granite 4: experts beside a shared MLP), a part that a layer lacks or leaves None being skipped.
+    mlp: str = "mlp"
     # Dotted paths, from a decoder layer, of the modules whose outputs the layer adds to the residual stream
-    # (direction ablation projects them). A norm here (post-sublayer norms) means weights cannot bake it.
+    # (direction ablation projects them; "a+b" as for ``mlp``). A norm here (post-sublayer norms) means weights
+    # cannot bake it.
     attn_write: str = "self_attn.o_proj"
     mlp_write: str = "mlp.down_proj"
     # When the MLP write is a mixture-of-experts block: the parameters that write its output (dotted paths from a
@@ -61,6 +64,9 @@ class FamilyFacts:
     # Config attribute counting the layers that reuse earlier layers' keys and values (Gemma 4's small models): a
     # forward must then run every layer, so the engine cannot start from cached lower layers.
     kv_shared_flag: str = ""
+    # Whether a forward on a cache can take several new tokens at once. Jamba's Mamba layers read a multi-token
+    # input on a cache as a fresh prompt, so scoring continuations on a shared context's cache would be wrong there.
+    extends_cache: bool = True
     # Config attributes of the head sizes where a family names them otherwise: query/key heads, and the value heads
     # that feed the output projection (MLA's differ from its query/key heads').
     head_dim_key: str = "head_dim"
@@ -180,6 +186,34 @@ FAMILIES: dict[str, FamilyFacts] = {
     "qwen3_5_moe_text": FamilyFacts(
         **_LLAMA_PATHS, qk_norm="bthd", **_HYBRID, **_MOE, expert_writes=(*_EXPERTS, _SHARED_EXPERT)
     ),
+    # Granite 4 (hybrid): Mamba-2 layers among attention layers; each layer adds its experts' and a shared MLP's
+    # outputs (Granite 4 H Micro has no experts)
+    "granitemoehybrid": FamilyFacts(
+        **_LLAMA_PATHS,
+        mlp="block_sparse_moe+shared_mlp",
+        mlp_write="block_sparse_moe+shared_mlp.output_linear",
+        expert_writes=(("block_sparse_moe.experts.down_proj", 1),),
+        mixer="mamba",
+        mixer_write="mamba.out_proj",
+    ),  # fmt: skip
+    # Jamba (Mamba layers, experts every other layer) and Bamba (Mamba-2): attention in a few layers
+    "jamba": FamilyFacts(
+        **{**_LLAMA_PATHS, "final_norm": "model.final_layernorm"},
+        mlp="feed_forward",
+        mlp_write="feed_forward",
+        dense_mlp_write="feed_forward.down_proj",
+        expert_writes=(("feed_forward.experts.down_proj", 1),),
+        extends_cache=False,
+        mixer="mamba",
+        mixer_write="mamba.out_proj",
+    ),  # fmt: skip
+    "bamba": FamilyFacts(
+        **{**_LLAMA_PATHS, "final_norm": "model.final_layernorm"},
+        mlp="feed_forward",
+        mlp_write="feed_forward.down_proj",
+        mixer="mamba",
+        mixer_write="mamba.out_proj",
+    ),  # fmt: skip
     "lfm2": FamilyFacts(**_LFM2),
     "lfm2_moe": FamilyFacts(
         **{**_LFM2, "mlp_write": "feed_forward"},
@@ -291,9 +325,22 @@ def attention_modules(model: nn.Module) -> list[nn.Module | None]:
     return out
 
 
-def mlp_modules(model: nn.Module) -> list[nn.Module]:
-    facts = facts_for(model)
-    return [getattr(layer, facts.mlp) for layer in decoder_layers(model)]
+def present_parts(layer: nn.Module, paths: str) -> list[tuple[str, nn.Module]]:
+    """(path, module) for each of the "+"-joined ``paths`` that ``layer`` holds (not missing, not None)."""
+    found = []
+    for path in paths.split("+"):
+        try:
+            module = get_path(layer, path)
+        except AttributeError:
+            continue
+        if module is not None:
+            found.append((path, module))
+    return found
+
+
+def extends_cache(model: nn.Module) -> bool:
+    """Whether a cached forward of this model may take several new tokens (``FamilyFacts.extends_cache``)."""
+    return facts_for(model).extends_cache
 
 
 def shares_kv(model: nn.Module) -> bool:
@@ -328,13 +375,17 @@ def projection(attn: nn.Module, names: str) -> nn.Module:
     raise SafetyHeadsError(f"{type(attn).__name__} holds none of the projections {names!r}")
 
 
-def residual_writes(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
-    """Per decoder layer, the (attention, MLP) modules whose outputs are added to the residual stream."""
+def residual_writes(model: nn.Module) -> list[tuple[nn.Module, ...]]:
+    """Per decoder layer, the modules whose outputs are added to the residual stream: the token mixer's write, then
+    the MLP's (one, or each part where the layer adds several)."""
     facts = facts_for(model)
-    return [
-        (get_path(layer, facts.attn_write if attn is not None else facts.mixer_write), get_path(layer, facts.mlp_write))
-        for layer, attn in zip(decoder_layers(model), attention_modules(model), strict=True)
-    ]
+    out = []
+    for i, (layer, attn) in enumerate(zip(decoder_layers(model), attention_modules(model), strict=True)):
+        mlp = [module for _, module in present_parts(layer, facts.mlp_write)]
+        if not mlp:
+            raise SafetyHeadsError(f"decoder layer {i} of this '{family_of(model)}' model has no {facts.mlp_write}")
+        out.append((get_path(layer, facts.attn_write if attn is not None else facts.mixer_write), *mlp))
+    return out
 
 
 def _per_layer(cfg, name: str, n_layers: int) -> set:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from safetyheads.core.families import decoder_layers, facts_for, family_of, model_shape
+from safetyheads.core.families import decoder_layers, facts_for, family_of, model_shape, present_parts
 from safetyheads.core.surgery import save_with_record
 from safetyheads.types import SafetyHeadsError
 
@@ -36,17 +36,18 @@ def component_parameters(model: nn.Module, component: str) -> dict[str, nn.Param
     facts = facts_for(model)
     out: dict[str, nn.Parameter] = {}
     for i, layer in enumerate(decoder_layers(model)):
-        if component == "attention" and facts.mixer and not hasattr(layer, attribute):
+        if component == "attention" and facts.mixer and getattr(layer, attribute, None) is None:
             attribute_here = facts.mixer  # a hybrid model's layer without softmax attention: its other mixer
         else:
             attribute_here = attribute
-        module = getattr(layer, attribute_here, None)
-        if module is None:
+        parts = present_parts(layer, attribute_here)  # the MLP may be several modules (Granite 4)
+        if not parts:
             raise SafetyHeadsError(
                 f"decoder layer {i} of this '{family_of(model)}' model has no '{attribute_here}' module"
             )
-        for name, p in module.named_parameters():
-            out[f"{facts.layers}.{i}.{attribute_here}.{name}"] = p
+        for path, module in parts:
+            for name, p in module.named_parameters():
+                out[f"{facts.layers}.{i}.{path}.{name}"] = p
     return out
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from safetyheads.core.families import extends_cache
 from safetyheads.evaluation.generation import left_pad, right_pad
 
 # Rows stop being added to a batch once rows x width would pass this many tokens. On the CPU a forward of a few
@@ -70,7 +71,8 @@ def continuation_logprobs(
     one per pair, of the length of its continuation (as cut).
     ``batch_size`` caps the rows (contexts, on the shared route) of one forward, ``max_tokens`` its padded size
     (default: by device, ``TOKENS_PER_FORWARD``). ``share_contexts=False`` runs every pair on the plain route
-    (one forward per pair; for comparisons such as ``benchmarks/bench_mc.py``).
+    (one forward per pair; for comparisons such as ``benchmarks/bench_mc.py``), and so does a model whose cache
+    takes one new token at a time (``families.extends_cache``: Jamba).
     """
     if max_tokens is None:
         device = next(model.parameters()).device.type
@@ -89,6 +91,7 @@ def continuation_logprobs(
         if cont:
             sharing.setdefault(tuple(ctx), []).append(k)
     out: list[torch.Tensor] = [torch.zeros(0, dtype=torch.float64)] * len(cut)
+    share_contexts = share_contexts and extends_cache(model)  # else the shared route's cached tails would be wrong
     shared = {ctx: ks for ctx, ks in sharing.items() if len(ks) > 1 and share_contexts}
     alone = [k for ctx, ks in sharing.items() if ctx not in shared for k in ks]
     if shared:
