@@ -183,6 +183,7 @@ _AUTO_MOE: dict[str, dict] = {
         use_mamba_kernels=False,
     ),  # fmt: skip
     "bamba": dict(attn_layer_indices=[1], mamba_n_heads=8, mamba_d_state=16, mamba_chunk_size=8),
+    "falcon_h1": dict(mamba_d_ssm=128, mamba_n_heads=8, mamba_d_state=16, mamba_chunk_size=8),  # both in each layer
     "deepseek_v2": dict(_MLA, q_lora_rank=None),  # V2-Lite: the query from q_proj
     "deepseek_v3": dict(_MLA, q_lora_rank=24),  # the query from q_b_proj after q_a_proj; interleaved rotary
 }

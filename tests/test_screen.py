@@ -121,6 +121,7 @@ CASES = [
     ("granitemoehybrid", "ua-k"),  # hybrid: Mamba-2
     ("jamba", "ua-q"),  # hybrid: Mamba
     ("bamba", "sc"),
+    ("falcon_h1", "ua-q"),  # attention beside Mamba-2
     ("lfm2_moe", "sc"),
     ("llama4_text", "ua-q"),  # a shared weightless q/k norm, chunked attention
     ("deepseek_v3", "sc"),

@@ -57,8 +57,9 @@ class FamilyFacts:
     # In models that mix dense MLP layers among the expert layers (first_k_dense_replace, mlp_only_layers): the
     # linear residual write of a dense layer.
     dense_mlp_write: str = ""
-    # Hybrid models: the attribute of the token mixer that layers without ``attention`` have instead (linear
-    # attention), and the path, from a decoder layer, of its residual write.
+    # Hybrid models: the attribute of the other token mixer that layers have instead of ``attention`` (linear
+    # attention, Mamba, short convolutions) or beside it (Falcon-H1), and the path, from a decoder layer, of its
+    # residual write.
     mixer: str = ""
     mixer_write: str = ""
     # Config attribute counting the layers that reuse earlier layers' keys and values (Gemma 4's small models): a
@@ -208,6 +209,14 @@ FAMILIES: dict[str, FamilyFacts] = {
         mixer_write="mamba.out_proj",
     ),  # fmt: skip
     "bamba": FamilyFacts(
+        **{**_LLAMA_PATHS, "final_norm": "model.final_layernorm"},
+        mlp="feed_forward",
+        mlp_write="feed_forward.down_proj",
+        mixer="mamba",
+        mixer_write="mamba.out_proj",
+    ),  # fmt: skip
+    # Falcon-H1: attention and Mamba-2 side by side in every layer, both adding to the residual stream
+    "falcon_h1": FamilyFacts(
         **{**_LLAMA_PATHS, "final_norm": "model.final_layernorm"},
         mlp="feed_forward",
         mlp_write="feed_forward.down_proj",
@@ -376,15 +385,20 @@ def projection(attn: nn.Module, names: str) -> nn.Module:
 
 
 def residual_writes(model: nn.Module) -> list[tuple[nn.Module, ...]]:
-    """Per decoder layer, the modules whose outputs are added to the residual stream: the token mixer's write, then
-    the MLP's (one, or each part where the layer adds several)."""
+    """Per decoder layer, the modules whose outputs are added to the residual stream: the token mixer's write (or
+    both mixers' where a layer runs attention and another mixer side by side), then the MLP's (one, or each part
+    where the layer adds several)."""
     facts = facts_for(model)
     out = []
-    for i, (layer, attn) in enumerate(zip(decoder_layers(model), attention_modules(model), strict=True)):
+    mixers = facts.attn_write + (f"+{facts.mixer_write}" if facts.mixer_write else "")
+    for i, layer in enumerate(decoder_layers(model)):
+        # the layer's token mixers: attention, or the other mixer, or both side by side (Falcon-H1)
+        mixing = [module for _, module in present_parts(layer, mixers)]
         mlp = [module for _, module in present_parts(layer, facts.mlp_write)]
-        if not mlp:
-            raise SafetyHeadsError(f"decoder layer {i} of this '{family_of(model)}' model has no {facts.mlp_write}")
-        out.append((get_path(layer, facts.attn_write if attn is not None else facts.mixer_write), *mlp))
+        if not mixing or not mlp:
+            missing = facts.mlp_write if mixing else mixers
+            raise SafetyHeadsError(f"decoder layer {i} of this '{family_of(model)}' model has no {missing}")
+        out.append((*mixing, *mlp))
     return out
 
 

@@ -36,11 +36,10 @@ def component_parameters(model: nn.Module, component: str) -> dict[str, nn.Param
     facts = facts_for(model)
     out: dict[str, nn.Parameter] = {}
     for i, layer in enumerate(decoder_layers(model)):
-        if component == "attention" and facts.mixer and getattr(layer, attribute, None) is None:
-            attribute_here = facts.mixer  # a hybrid model's layer without softmax attention: its other mixer
-        else:
-            attribute_here = attribute
-        parts = present_parts(layer, attribute_here)  # the MLP may be several modules (Granite 4)
+        # a hybrid model's token mixers: attention, its other mixer, or both side by side (Falcon-H1); the MLP may
+        # be several modules (Granite 4)
+        attribute_here = f"{attribute}+{facts.mixer}" if component == "attention" and facts.mixer else attribute
+        parts = present_parts(layer, attribute_here)
         if not parts:
             raise SafetyHeadsError(
                 f"decoder layer {i} of this '{family_of(model)}' model has no '{attribute_here}' module"
