@@ -32,6 +32,8 @@ from transformers import (
     GlmForCausalLM,
     GPT2Config,
     GPT2LMHeadModel,
+    GPTJConfig,
+    GPTJForCausalLM,
     GPTNeoXConfig,
     GPTNeoXForCausalLM,
     GptOssConfig,
@@ -336,6 +338,18 @@ def _build(family: str, overrides: dict):
     if family == "gpt2":
         cfg = GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=3, n_head=4, n_positions=64, initializer_range=0.15)
         return GPT2LMHeadModel(cfg)
+    if family == "gptj":
+        cfg = GPTJConfig(
+            vocab_size=VOCAB,
+            n_embd=64,
+            n_layer=3,
+            n_head=4,
+            n_positions=64,
+            rotary_dim=8,
+            initializer_range=0.15,
+            **TOKENS,
+        )
+        return GPTJForCausalLM(cfg)
     if family == "gpt_neox":
         cfg = GPTNeoXConfig(**COMMON, num_attention_heads=4, rotary_pct=0.5, max_position_embeddings=64)
         return GPTNeoXForCausalLM(cfg)
@@ -350,7 +364,7 @@ DECODER_ROWS = {"qwen2_vl_text": "qwen2_vl", "qwen2_5_vl_text": "qwen2_5_vl", "q
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma4_text", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "phi", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", *_AUTO_MOE,
+    "exaone4", "glm", "glm4", "phi", "gptj", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", *_AUTO_MOE,
     "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip
 

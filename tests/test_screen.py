@@ -73,6 +73,7 @@ CASES = [
     ("phi3", "zero"),  # fused qkv
     ("gpt2", "ua-q"),  # Conv1D
     ("gpt_neox", "sc"),
+    ("gptj", "ua-k"),  # parallel, interleaved partial rotary
     ("olmo2", "ua-q"),
     ("mistral", "ua-q"),  # the rest of the families table
     ("qwen2", "ua-k"),

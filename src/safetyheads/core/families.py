@@ -260,6 +260,15 @@ FAMILIES: dict[str, FamilyFacts] = {
         attn_write="attn.c_proj",
         mlp_write="mlp.c_proj",
     ),
+    "gptj": FamilyFacts(  # GPT-J: attention and MLP in parallel, partial interleaved rotary encoding
+        layers="transformer.h",
+        final_norm="transformer.ln_f",
+        attention="attn",
+        qkv="q_proj",
+        out="out_proj",
+        attn_write="attn.out_proj",
+        mlp_write="mlp.fc_out",
+    ),
     "gpt_neox": FamilyFacts(
         layers="gpt_neox.layers",
         final_norm="gpt_neox.final_layer_norm",
