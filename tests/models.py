@@ -56,6 +56,8 @@ from transformers import (
     Olmo3ForCausalLM,
     OlmoConfig,
     OlmoForCausalLM,
+    OPTConfig,
+    OPTForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
     PhiConfig,
@@ -338,6 +340,12 @@ def _build(family: str, overrides: dict):
     if family == "gpt2":
         cfg = GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=3, n_head=4, n_positions=64, initializer_range=0.15)
         return GPT2LMHeadModel(cfg)
+    if family == "opt":
+        cfg = OPTConfig(
+            vocab_size=VOCAB, hidden_size=64, ffn_dim=96, num_hidden_layers=3, num_attention_heads=4,
+            max_position_embeddings=64, word_embed_proj_dim=64, init_std=0.15, **TOKENS, **overrides,
+        )  # fmt: skip
+        return OPTForCausalLM(cfg)
     if family == "gptj":
         cfg = GPTJConfig(
             vocab_size=VOCAB,
@@ -364,16 +372,17 @@ DECODER_ROWS = {"qwen2_vl_text": "qwen2_vl", "qwen2_5_vl_text": "qwen2_5_vl", "q
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma4_text", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "phi", "gptj", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe", *_AUTO_MOE,
-    "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
+    "exaone4", "glm", "glm4", "phi", "gptj", "opt", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe",
+    *_AUTO_MOE, "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip
 
 
 def tiny_model(family: str, seed: int = 0, **overrides):
-    """A tiny random model of ``family`` (``overrides``: config settings, for the mixture-of-experts families)."""
+    """A tiny random model of ``family`` (``overrides``: config settings, for the mixture-of-experts families and
+    OPT)."""
     torch.manual_seed(seed)
-    if overrides and family not in _AUTO_MOE:
-        raise ValueError(f"config overrides are only taken for {sorted(_AUTO_MOE)}")
+    if overrides and family not in {*_AUTO_MOE, "opt"}:
+        raise ValueError(f"config overrides are only taken for {sorted(_AUTO_MOE)} and opt")
     model = _build(family, overrides).eval()
     if family == "qwen2":  # q/k/v biases are zero at init; make them matter
         with torch.no_grad():

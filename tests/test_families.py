@@ -1,7 +1,7 @@
 import pytest
 import torch
 from models import DECODER_ROWS, FAMILIES, IMAGE_TEXT, tiny_model
-from transformers import OPTConfig, OPTForCausalLM
+from transformers import BloomConfig, BloomForCausalLM
 
 from safetyheads.core.ablation import install
 from safetyheads.core.families import FAMILIES as TABLE
@@ -26,9 +26,9 @@ def test_every_table_row_is_tested():
 
 
 def test_unsupported_family_fails_clearly_before_any_number():
-    cfg = OPTConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, ffn_dim=64, num_attention_heads=4)
-    model = OPTForCausalLM(cfg).eval()
-    with pytest.raises(SafetyHeadsError, match=r"'opt' is not supported.*supported: .*llama"):
+    cfg = BloomConfig(vocab_size=64, hidden_size=32, n_layer=2, n_head=4)  # its attention bypasses the interface
+    model = BloomForCausalLM(cfg).eval()
+    with pytest.raises(SafetyHeadsError, match=r"'bloom' is not supported.*supported: .*llama"):
         install(model)
     with pytest.raises(SafetyHeadsError, match="not supported"):
         sweep_ships(model, [("p", torch.tensor([[1, 2, 3]]))])
@@ -148,3 +148,21 @@ def test_a_granite4_hybrid_layer_writes_its_experts_and_its_shared_mlp():
         assert {h.layer for h in heads} == {1} and max(naive.values()) > 1e-3
         for h in heads:
             assert abs(fast.scores[h.layer][h.head] - naive[h]) <= max(1e-4 * naive[h], 1e-7)
+
+
+def test_an_opt_model_without_a_final_norm_is_refused():
+    """OPT-350m normalises after each sublayer and has no final layer norm: reading final hidden states there is an
+    error that says why, not a crash."""
+    from models import TOKENS, VOCAB, prompt_ids
+    from transformers import OPTConfig, OPTForCausalLM
+
+    from safetyheads.core.engine import Engine
+    from safetyheads.scores.sahara import final_hidden_states
+
+    cfg = OPTConfig(
+        vocab_size=VOCAB, hidden_size=64, ffn_dim=96, num_hidden_layers=2, num_attention_heads=4,
+        max_position_embeddings=64, word_embed_proj_dim=64, do_layer_norm_before=False, **TOKENS,
+    )  # fmt: skip
+    model = OPTForCausalLM(cfg).eval()
+    with pytest.raises(SafetyHeadsError, match="no final norm"):
+        final_hidden_states(Engine(model), [prompt_ids(6)], [])

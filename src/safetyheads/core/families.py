@@ -260,6 +260,16 @@ FAMILIES: dict[str, FamilyFacts] = {
         attn_write="attn.c_proj",
         mlp_write="mlp.c_proj",
     ),
+    "opt": FamilyFacts(  # OPT: the MLP is two linear layers of the decoder layer itself, learned positions
+        layers="model.decoder.layers",
+        final_norm="model.decoder.final_layer_norm",
+        attention="self_attn",
+        qkv="q_proj",
+        out="out_proj",
+        mlp="fc1+fc2",
+        attn_write="self_attn.out_proj",
+        mlp_write="fc2",
+    ),
     "gptj": FamilyFacts(  # GPT-J: attention and MLP in parallel, partial interleaved rotary encoding
         layers="transformer.h",
         final_norm="transformer.ln_f",
@@ -328,7 +338,15 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList:
 
 
 def final_norm(model: nn.Module) -> nn.Module:
-    return get_path(model, facts_for(model).final_norm)
+    """The norm after the last decoder layer, whose output Generalized Ships reads."""
+    path = facts_for(model).final_norm
+    module = get_path(model, path)
+    if module is None:  # OPT-350m normalises after each sublayer instead (do_layer_norm_before=False)
+        raise SafetyHeadsError(
+            f"this '{family_of(model)}' model has no final norm ({path} is None), which its final hidden states are "
+            "read after; it is not supported"
+        )
+    return module
 
 
 def attention_modules(model: nn.Module) -> list[nn.Module | None]:
