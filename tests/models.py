@@ -32,6 +32,8 @@ from transformers import (
     GlmForCausalLM,
     GPT2Config,
     GPT2LMHeadModel,
+    GPTBigCodeConfig,
+    GPTBigCodeForCausalLM,
     GPTJConfig,
     GPTJForCausalLM,
     GPTNeoXConfig,
@@ -346,6 +348,12 @@ def _build(family: str, overrides: dict):
             max_position_embeddings=64, word_embed_proj_dim=64, init_std=0.15, **TOKENS, **overrides,
         )  # fmt: skip
         return OPTForCausalLM(cfg)
+    if family in ("gpt_bigcode", "gpt_bigcode_mha"):  # multi-query (StarCoder 1, SantaCoder), or per-head fused
+        cfg = GPTBigCodeConfig(
+            vocab_size=VOCAB, n_embd=64, n_layer=3, n_head=4, n_positions=64, initializer_range=0.15,
+            multi_query=family == "gpt_bigcode", **TOKENS,
+        )  # fmt: skip
+        return GPTBigCodeForCausalLM(cfg)
     if family == "gptj":
         cfg = GPTJConfig(
             vocab_size=VOCAB,
@@ -372,8 +380,8 @@ DECODER_ROWS = {"qwen2_vl_text": "qwen2_vl", "qwen2_5_vl_text": "qwen2_5_vl", "q
 REQUIRED_FAMILIES = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "gpt2", "gpt_neox"]
 FAMILIES = [
     *REQUIRED_FAMILIES, "gemma", "olmo", "olmo2", "olmo3", "gemma4_text", "granite", "smollm3", "cohere", "cohere2",
-    "exaone4", "glm", "glm4", "phi", "gptj", "opt", *_AUTO, "starcoder2", "mixtral", "qwen2_moe", "qwen3_moe",
-    *_AUTO_MOE, "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
+    "exaone4", "glm", "glm4", "phi", "gptj", "opt", "gpt_bigcode", *_AUTO, "starcoder2", "mixtral", "qwen2_moe",
+    "qwen3_moe", *_AUTO_MOE, "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", *IMAGE_TEXT,
 ]  # fmt: skip
 
 

@@ -166,3 +166,26 @@ def test_an_opt_model_without_a_final_norm_is_refused():
     model = OPTForCausalLM(cfg).eval()
     with pytest.raises(SafetyHeadsError, match="no final norm"):
         final_hidden_states(Engine(model), [prompt_ids(6)], [])
+
+
+def test_a_config_flag_switches_a_familys_fused_layout():
+    """GPT-BigCode fuses [Q | K | V] with one key/value head under ``multi_query`` (StarCoder 1) and per-head
+    [q | k | v] without: weight edits follow the layout the config gives, and equal the fast sweep either way."""
+    from models import prompt_ids
+
+    from safetyheads.core.families import QKVLayout, facts_for
+    from safetyheads.scores.reference import naive_ships
+    from safetyheads.types import AblationSpec
+
+    for family, layout, kv in (("gpt_bigcode", QKVLayout.FUSED_ROWS, 1), ("gpt_bigcode_mha", QKVLayout.INTERLEAVED, 4)):
+        model = tiny_model(family)
+        assert facts_for(model).layout is layout and model_shape(model).n_kv_heads == kv
+        ids = prompt_ids(9)
+        for kind in ("ua-q", "ua-k", "mean"):
+            spec = AblationSpec.parse(kind)
+            heads = model_shape(model).all_heads(spec)
+            naive = naive_ships(model, ids, heads, spec)
+            fast = sweep_ships(model, [("p", ids)], spec=spec)[0]
+            assert max(naive.values()) > 1e-3
+            for h in heads:
+                assert abs(fast.scores[h.layer][h.head] - naive[h]) <= max(1e-4 * naive[h], 1e-7), (family, kind, h)

@@ -74,6 +74,7 @@ CASES = [
     ("gpt2", "ua-q"),  # Conv1D
     ("gpt_neox", "sc"),
     ("gptj", "ua-k"),  # parallel, interleaved partial rotary
+    ("gpt_bigcode", "ua-k"),  # one key/value head
     ("opt", "ua-q"),  # learned positions, the MLP's two layers in the decoder layer
     ("olmo2", "ua-q"),
     ("mistral", "ua-q"),  # the rest of the families table
@@ -170,7 +171,7 @@ def test_screen_matches_finite_differences(family, kind):
     base_odds = float(refusal_log_odds(base, REFUSAL_IDS))
     per_layer = model_shape(model).heads_per_layer(spec)
     checked = 0
-    heads = [Head(0, 1), Head(1, per_layer - 1), Head(2, 0)]
+    heads = [Head(0, min(1, per_layer - 1)), Head(1, per_layer - 1), Head(2, 0)]  # multi-query: one key head
     heads = [h for h in heads if model_shape(model).has_heads(h.layer)]  # a hybrid model: layer 1 only
     for head in heads:
         delta = _reference_delta(model, ids, head, spec)

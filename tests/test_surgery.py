@@ -19,11 +19,12 @@ BAKEABLE = ["ua-q", "ua-k", "sc", "zero"]
 
 def heads_for(model, spec):
     """Two heads in one layer and one in another, valid as query or as key heads (a hybrid model's one attention
-    layer: all three there)."""
-    layers = model_shape(model).attention_layers
-    if layers is not None and len(layers) == 1:
-        return [Head(layers[0], 0), Head(layers[0], 1)]
-    return [Head(0, 1), Head(2, 0), Head(2, 1)]
+    layer: all three there; multi-query attention's one key head: one a layer)."""
+    shape = model_shape(model)
+    layers = shape.attention_layers
+    heads = [Head(layers[0], 0), Head(layers[0], 1)] if layers is not None and len(layers) == 1 else None
+    heads = heads or [Head(0, 1), Head(2, 0), Head(2, 1)]
+    return [h for h in heads if h.head < shape.heads_per_layer(spec)] or [Head(0, 0), Head(2, 0)]
 
 
 def runtime_logits(model, ids, heads, spec):

@@ -34,6 +34,9 @@ class FamilyFacts:
     qkv: str  # attribute of the attention module with the query (or fused qkv) projection; "a|b": the first set
     out: str  # attribute of the attention module with the output projection
     layout: QKVLayout = QKVLayout.SEPARATE
+    # (config attribute, layout when it is false): a family whose fused layout depends on its config (GPT-BigCode:
+    # [Q | K | V] with one key/value head under multi_query, per-head [q | k | v] without)
+    layout_flag: tuple[str, QKVLayout] | tuple[()] = ()
     key: str = "k_proj"  # key projection (SEPARATE only)
     out_is_conv1d: bool = False
     # Query/key normalised after projection, so weight scaling is undone. Value gives the layout
@@ -279,6 +282,17 @@ FAMILIES: dict[str, FamilyFacts] = {
         attn_write="attn.out_proj",
         mlp_write="mlp.fc_out",
     ),
+    "gpt_bigcode": FamilyFacts(  # StarCoder 1, SantaCoder: multi-query attention, one fused c_attn
+        layers="transformer.h",
+        final_norm="transformer.ln_f",
+        attention="attn",
+        qkv="c_attn",
+        out="c_proj",
+        layout=QKVLayout.FUSED_ROWS,
+        layout_flag=("multi_query", QKVLayout.INTERLEAVED),
+        attn_write="attn.c_proj",
+        mlp_write="mlp.c_proj",
+    ),
     "gpt_neox": FamilyFacts(
         layers="gpt_neox.layers",
         final_norm="gpt_neox.final_layer_norm",
@@ -322,7 +336,9 @@ def facts_for(model: nn.Module) -> FamilyFacts:
         )
     config = getattr(model.config, "text_config", None) or model.config
     if facts.qk_norm_flag and not getattr(config, facts.qk_norm_flag, False):
-        return replace(facts, qk_norm="")
+        facts = replace(facts, qk_norm="")
+    if facts.layout_flag and not getattr(config, facts.layout_flag[0], False):
+        facts = replace(facts, layout=facts.layout_flag[1])
     return facts
 
 
