@@ -35,6 +35,7 @@ from safetyheads.core.families import (
     family_of,
     get_path,
     model_shape,
+    present_parts,
     residual_writes,
 )
 from safetyheads.types import SafetyHeadsError
@@ -173,24 +174,16 @@ def _expert_block_writes(
 ) -> list[tuple[nn.Parameter, int]]:
     """The parameters that write a mixture-of-experts layer's MLP output (``FamilyFacts.expert_writes``), or a
     dense layer's linear write where the model mixes both (``FamilyFacts.dense_mlp_write``)."""
-    missing = [path for path, _ in facts.expert_writes if not _has_path(layer, path)]
+    missing = [path for path, _ in facts.expert_writes if not present_parts(layer, path)]
     if not missing:
         return [(get_path(layer, path), axis) for path, axis in facts.expert_writes]
-    dense = get_path(layer, facts.dense_mlp_write) if _has_path(layer, facts.dense_mlp_write) else None
+    dense = next((module for _, module in present_parts(layer, facts.dense_mlp_write)), None)
     if isinstance(dense, nn.Linear):
         return [(dense.weight, 0)] + ([(dense.bias, 0)] if dense.bias is not None else [])
     raise SafetyHeadsError(
         f"direction ablation cannot be baked into this '{family_of(model)}' model: layer {index} has no "
         f"{missing[0]} and no dense MLP write (quantised experts?); ablate it at run time instead (eval --direction)"
     )
-
-
-def _has_path(module: nn.Module, path: str) -> bool:
-    try:
-        get_path(module, path)
-    except AttributeError:
-        return False
-    return True
 
 
 def _written_params(model: nn.Module) -> list[tuple[nn.Parameter, int]]:

@@ -325,6 +325,11 @@ def _text_facts(model: nn.Module) -> FamilyFacts | None:
     return replace(facts, **inside)
 
 
+def text_config(model: nn.Module):
+    """The config of the text decoder: an image-text model's ``text_config``, else the model's own."""
+    return getattr(model.config, "text_config", None) or model.config
+
+
 def facts_for(model: nn.Module) -> FamilyFacts:
     family = family_of(model)
     facts = FAMILIES.get(family) or _text_facts(model)
@@ -334,7 +339,7 @@ def facts_for(model: nn.Module) -> FamilyFacts:
             f"model family '{family}' is not supported yet (supported: {known}, and image-text models whose text "
             "decoder is one of them); add a row to safetyheads/core/families.py"
         )
-    config = getattr(model.config, "text_config", None) or model.config
+    config = text_config(model)
     if facts.qk_norm_flag and not getattr(config, facts.qk_norm_flag, False):
         facts = replace(facts, qk_norm="")
     if facts.layout_flag and not getattr(config, facts.layout_flag[0], False):
@@ -398,7 +403,7 @@ def extends_cache(model: nn.Module) -> bool:
 def shares_kv(model: nn.Module) -> bool:
     """Whether some layers reuse the keys and values that earlier layers computed in the same forward."""
     facts = facts_for(model)
-    config = getattr(model.config, "text_config", None) or model.config
+    config = text_config(model)
     return bool(facts.kv_shared_flag and getattr(config, facts.kv_shared_flag, 0))
 
 
@@ -414,7 +419,7 @@ def layer_value_head_dim(model: nn.Module, layer: int) -> int:
     """The size of the value heads that ``layer``'s output projection reads: the query/key head size, except where
     the family names another (``FamilyFacts.value_head_dim_key``: MLA)."""
     key = facts_for(model).value_head_dim_key
-    config = getattr(model.config, "text_config", None) or model.config
+    config = text_config(model)
     return int(getattr(config, key)) if key else layer_head_dim(model, layer)
 
 
@@ -455,8 +460,7 @@ def _per_layer(cfg, name: str, n_layers: int) -> set:
 
 
 def model_shape(model: nn.Module) -> ModelShape:
-    cfg = model.config
-    cfg = getattr(cfg, "text_config", None) or cfg
+    cfg = text_config(model)
     n_layers = int(cfg.num_hidden_layers)
     counts = {name: _per_layer(cfg, name, n_layers) for name in ("num_attention_heads", "num_key_value_heads")}
     if any(len(values) > 1 for values in counts.values()):
